@@ -46,7 +46,8 @@ def _reduce(values, reduction, count):
     if reduction == "none":
         return values
     total = xp.sum(values)
-    return total / count if reduction == "mean" else total
+    # a 0-d array (not a NumPy scalar), so the result is the input's kind of array
+    return xp.asarray(total / count if reduction == "mean" else total)
 
 
 def _scale(reduction, count):

@@ -1,0 +1,131 @@
+"""Shared helpers: backends, dtypes, tolerances and PyTorch as the oracle.
+
+Every comparison runs on three backends: NumPy arrays, torch tensors on the
+CPU and torch tensors on CUDA. The CUDA cases run the very same code path as
+the CPU torch cases; they skip, saying why, on machines without a GPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+CUDA = torch.cuda.is_available()
+NO_CUDA = "no CUDA device here: the cuda cases run the torch CPU code path on a GPU and only run where one exists"
+
+BACKENDS = [
+    pytest.param("numpy", id="numpy"),
+    pytest.param("torch", id="torch"),
+    pytest.param("cuda", id="cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(not CUDA, reason=NO_CUDA)]),
+]
+DTYPES = ["float64", "float32"]
+TOL = {"float64": dict(rtol=1e-9, atol=1e-11), "float32": dict(rtol=2e-4, atol=2e-5)}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(params=DTYPES)
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def device_of(backend):
+    return "cuda" if backend == "cuda" else "cpu"
+
+
+def to_backend(a, backend, dtype="float64"):
+    """A NumPy array on ``backend``; floating arrays take ``dtype``, others keep theirs."""
+    if a is None:
+        return None
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        a = a.astype(dtype)
+    if backend == "numpy":
+        return a
+    return torch.as_tensor(a, device=device_of(backend))
+
+
+def to_np(a):
+    if a is None:
+        return None
+    if torch.is_tensor(a):
+        return a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def assert_same_kind(out, backend, dtype=None):
+    """The output is the input's kind of array, on its device (and dtype)."""
+    if backend == "numpy":
+        assert isinstance(out, np.ndarray), f"expected a NumPy array, got {type(out).__name__}"
+        if dtype is not None:
+            assert out.dtype == np.dtype(dtype), f"dtype {out.dtype} != {dtype}"
+    else:
+        assert torch.is_tensor(out), f"expected a torch tensor, got {type(out).__name__}"
+        assert out.device.type == device_of(backend), f"tensor on {out.device}, expected {device_of(backend)}"
+        if dtype is not None:
+            assert out.dtype == getattr(torch, dtype), f"dtype {out.dtype} != {dtype}"
+
+
+def assert_close(actual, expected, dtype="float64", what="", scale=1.0):
+    tol = TOL[dtype]
+    np.testing.assert_allclose(to_np(actual).astype(np.float64), to_np(expected).astype(np.float64),
+                               rtol=tol["rtol"] * scale, atol=tol["atol"] * scale, err_msg=what)
+
+
+def torch_forward_backward(fn, inputs, dout, dtype, differentiable, **options):
+    """Run ``fn`` in torch (CPU, ``dtype``) and return (out, grads of the differentiable inputs)."""
+    tensors = []
+    for i, a in enumerate(inputs):
+        if a is None:
+            tensors.append(None)
+            continue
+        a = np.asarray(a)
+        t = torch.tensor(a.astype(dtype) if a.dtype.kind == "f" else a)
+        if i in differentiable:
+            t.requires_grad_(True)
+        tensors.append(t)
+    out = fn(*tensors, **options)
+    wrt = [tensors[i] for i in differentiable]
+    grads = torch.autograd.grad(out, wrt, torch.tensor(np.asarray(dout).astype(dtype)), allow_unused=True)
+    return out.detach().numpy(), [None if g is None else g.numpy() for g in grads]
+
+
+def compare_op(forward, backward, torch_fn, inputs, differentiable, backend, dtype, options=None,
+               torch_options=None, dout=None, seed=0, scale=1.0):
+    """Forward and backward of our op against torch on the same inputs.
+
+    ``differentiable`` lists the input positions whose gradients our backward
+    returns, in order (the contract: one per differentiable array argument).
+    """
+    options = options or {}
+    ours_in = [to_backend(a, backend, dtype) for a in inputs]
+    out, cache = forward(*ours_in, **options)
+    assert_same_kind(out, backend, dtype)
+    if dout is None:
+        dout = np.random.default_rng(seed).standard_normal(tuple(out.shape))
+    ref_out, ref_grads = torch_forward_backward(torch_fn, inputs, dout, dtype, differentiable,
+                                                **(torch_options if torch_options is not None else options))
+    assert_close(out, ref_out, dtype, "forward output", scale)
+    grads = backward(to_backend(dout, backend, dtype), cache)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) > len(differentiable):  # gradients of absent (None) arguments come last
+        assert all(g is None for g in grads[len(differentiable):]), "absent arguments must get None"
+        grads = grads[:len(differentiable)]
+    assert len(grads) == len(differentiable), f"backward returned {len(grads)} gradients, expected {len(differentiable)}"
+    for k, (g, ref) in enumerate(zip(grads, ref_grads)):
+        if ref is None:
+            assert g is None
+            continue
+        assert_same_kind(g, backend, dtype)
+        assert_close(g, ref, dtype, f"gradient {k} (input {differentiable[k]})", scale)
+    return out, grads
