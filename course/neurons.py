@@ -37,7 +37,7 @@ def neuron(x, w, b, activation=step):
         raise ValueError(f"x has {x.shape[-1]} inputs but w has {w.shape[0]} weights: "
                          f"x {tuple(x.shape)}, w {tuple(w.shape)}")
     xp = namespace(x, w)
-    z = xp.matmul(x, w) + b
+    z = xp.asarray(xp.matmul(x, w) + b)  # a 0-d array, not a NumPy scalar, for a single x
     return z if activation is None else activation(z)
 
 

@@ -24,7 +24,7 @@ __all__ = [
     "l1_penalty", "l1_penalty_forward", "l1_penalty_backward",
     "l2_penalty", "l2_penalty_forward", "l2_penalty_backward",
     "add_penalty_gradients", "EarlyStopping", "clip_grad_norm", "clip_grad_value",
-    "max_norm_", "smooth_labels", "random_flip", "random_rotation", "random_crop", "augment",
+    "max_norm_", "smooth_labels", "random_flip", "random_rotation", "rotate", "random_crop", "augment",
 ]
 
 
@@ -204,7 +204,13 @@ def random_flip(images, p: float = 0.5, horizontal: bool = True, rng=None):
 
 
 def random_rotation(images, degrees: float = 15.0, rng=None, fill: float = 0.0):
-    r"""Rotate each image by an angle drawn from :math:`U(-\text{degrees}, \text{degrees})`.
+    r"""Rotate each image by an angle drawn from :math:`U(-\text{degrees}, \text{degrees})`."""
+    check_ndim(images, "images", 4, "(N, C, H, W)")
+    return rotate(images, _rng(rng).uniform(-degrees, degrees, size=images.shape[0]), fill)
+
+
+def rotate(images, angles, fill: float = 0.0):
+    """Rotate image k of the batch by ``angles[k]`` degrees (counter-clockwise).
 
     Rotation is about the image centre with bilinear interpolation; pixels that
     come from outside the image get ``fill``.
@@ -212,7 +218,7 @@ def random_rotation(images, degrees: float = 15.0, rng=None, fill: float = 0.0):
     check_ndim(images, "images", 4, "(N, C, H, W)")
     xp = namespace(images)
     n, c, h, w = images.shape
-    angles = np.deg2rad(_rng(rng).uniform(-degrees, degrees, size=n))
+    angles = np.deg2rad(np.broadcast_to(np.asarray(angles, dtype=np.float64), (n,)))
     ys, xs = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
     flat = xp.reshape(images, (n, c, h * w))
@@ -220,8 +226,9 @@ def random_rotation(images, degrees: float = 15.0, rng=None, fill: float = 0.0):
     for k in range(n):
         cos, sin = math.cos(angles[k]), math.sin(angles[k])
         # inverse map: for each output pixel, where in the input does it come from?
-        sx = cos * (xs - cx) + sin * (ys - cy) + cx
-        sy = -sin * (xs - cx) + cos * (ys - cy) + cy
+        # (rows grow downwards, so this is counter-clockwise as displayed)
+        sx = cos * (xs - cx) - sin * (ys - cy) + cx
+        sy = sin * (xs - cx) + cos * (ys - cy) + cy
         x0, y0 = np.floor(sx), np.floor(sy)
         acc = xp.zeros((c, h * w), dtype=images.dtype, device=device(images))
         coverage = np.zeros(h * w)
