@@ -187,7 +187,8 @@ def cross_entropy_forward(logits, target, reduction: str = "mean",
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    squeeze = logits.ndim == 1 if hasattr(logits, "ndim") else False
+    check_array(logits, "logits")
+    squeeze = logits.ndim == 1
     z, q, n, c = _class_targets(logits, target)
     if label_smoothing:
         q = q * (1.0 - label_smoothing) + label_smoothing / c

@@ -268,8 +268,33 @@ def _init_weight(shape, init, rng):
     raise ValueError(f"init must be 'default', 'he' or 'xavier', got {init!r}")
 
 
-class Linear(Module):
+class _WeightBias(Module):
+    """A layer with a ``weight`` and an optional ``bias`` around a functional pair."""
+
+    _op_forward = None
+    _op_backward = None
+
+    def _options(self) -> dict:
+        return {}
+
+    def forward(self, x):
+        bias = self.bias.data if self.bias is not None else None
+        out, self._cache = type(self)._op_forward(x, self.weight.data, bias, **self._options())
+        return out
+
+    def backward(self, dout):
+        dx, dw, db = type(self)._op_backward(dout, self._saved())
+        self.weight.accumulate(dw)
+        if self.bias is not None:
+            self.bias.accumulate(db)
+        return dx
+
+
+class Linear(_WeightBias):
     """Dense layer ``y = x W^T + b`` with ``W`` of shape (out_features, in_features)."""
+
+    _op_forward = staticmethod(L.linear_forward)
+    _op_backward = staticmethod(L.linear_backward)
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  init: str = "default", rng=None):
@@ -281,23 +306,15 @@ class Linear(Module):
         self.bias = Parameter(I.uniform((out_features,), bound, rng) if init == "default"
                               else np.zeros(out_features), "bias") if bias else None
 
-    def forward(self, x):
-        out, self._cache = L.linear_forward(x, self.weight.data, self.bias.data if self.bias else None)
-        return out
-
-    def backward(self, dout):
-        dx, dw, db = L.linear_backward(dout, self._saved())
-        self.weight.accumulate(dw)
-        if self.bias is not None:
-            self.bias.accumulate(db)
-        return dx
-
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class Conv2d(Module):
-    """2-D convolution with weight (out_channels, in_channels, k, k)."""
+class Conv2d(_WeightBias):
+    """2-D convolution with weight (out_channels, in_channels, kh, kw)."""
+
+    _op_forward = staticmethod(L.conv2d_forward)
+    _op_backward = staticmethod(L.conv2d_backward)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  bias: bool = True, init: str = "default", rng=None):
@@ -307,19 +324,11 @@ class Conv2d(Module):
         self.stride, self.padding = stride, padding
         self.weight = Parameter(_init_weight((out_channels, in_channels, kh, kw), init, rng), "weight")
         bound = 1.0 / np.sqrt(in_channels * kh * kw)
-        self.bias = Parameter(I.uniform((out_channels,), bound, rng), "bias") if bias else None
+        self.bias = Parameter(I.uniform((out_channels,), bound, rng) if init == "default"
+                              else np.zeros(out_channels), "bias") if bias else None
 
-    def forward(self, x):
-        out, self._cache = L.conv2d_forward(x, self.weight.data, self.bias.data if self.bias else None,
-                                            self.stride, self.padding)
-        return out
-
-    def backward(self, dout):
-        dx, dw, db = L.conv2d_backward(dout, self._saved())
-        self.weight.accumulate(dw)
-        if self.bias is not None:
-            self.bias.accumulate(db)
-        return dx
+    def _options(self) -> dict:
+        return {"stride": self.stride, "padding": self.padding}
 
     def extra_repr(self):
         return f"weight={self.weight.shape}, stride={self.stride}, padding={self.padding}"
@@ -413,7 +422,8 @@ class _BatchNorm(Module):
             raise TypeError("running statistics and x live on different backends - help: call model.to(...)")
         out, self._cache = L.batch_norm_forward(
             x, self.running_mean, self.running_var,
-            self.weight.data if self.weight else None, self.bias.data if self.bias else None,
+            self.weight.data if self.weight is not None else None,
+            self.bias.data if self.bias is not None else None,
             training=self.training, momentum=self.momentum, eps=self.eps)
         return out
 

@@ -157,7 +157,6 @@ def test_dropout_eval_and_extremes(rng):
         L.dropout(x, 1.5)
     with pytest.raises(ValueError, match=r"mask must have the shape of x \(4, 4\)"):
         L.dropout(x, 0.5, mask=np.ones((4, 3), bool))
-    dout = rng.standard_normal((4, 4))
     errs = check_gradients(lambda a: L.dropout_forward(a, 0.5, mask=np.eye(4, dtype=bool)), L.dropout_backward, [x])
     assert errs[0] < 1e-8
 
@@ -276,3 +275,25 @@ def test_flatten(backend, dtype, rng):
                torch_options={})
     out = L.flatten(to_backend(x, backend, dtype), 0, 1)
     assert tuple(out.shape) == (6, 4, 5)
+
+
+def test_remaining_backwards_pass_central_differences(rng):
+    """Every backward not already checked above, against central differences."""
+    idx = rng.integers(0, 6, (3, 4))
+    w = rng.standard_normal((6, 5))
+    assert check_gradients(lambda ww: L.embedding_forward(idx, ww),  # padding_idx rows get 0 by design
+                           L.embedding_backward, [w])[0] < 1e-7
+    x = rng.standard_normal((2, 3, 4))
+    assert check_gradients(L.flatten_forward, L.flatten_backward, [x])[0] < 1e-8
+    rm, rv = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
+    xb, g, b = rng.standard_normal((5, 3)), rng.standard_normal(3), rng.standard_normal(3)
+    errs = check_gradients(lambda a, gg, bb: L.batch_norm_forward(a, rm, rv, gg, bb, training=False),
+                           L.batch_norm_backward, [xb, g, b])
+    assert max(errs) < 1e-7
+    q, k, v = _qkv(rng, batch=(2,), l=4, s=4)
+    mask = np.tril(np.ones((4, 4), dtype=bool))
+    for opts in ({"is_causal": True}, {"attn_mask": mask}, {"attn_mask": rng.standard_normal((4, 4))},
+                 {"scale": 0.7}):
+        errs = check_gradients(L.scaled_dot_product_attention_forward, L.scaled_dot_product_attention_backward,
+                               [q, k, v], **opts)
+        assert max(errs) < 1e-6, opts

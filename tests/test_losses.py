@@ -140,3 +140,15 @@ def test_errors_name_the_problem():
         L.binary_cross_entropy(np.array([1.5]), np.array([1.0]))
     with pytest.raises(ValueError, match="reduction must be one of"):
         L.mse(z, z, reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_and_probability_cross_entropy_pass_central_differences(reduction, rng):
+    z, y = _cls(rng)
+    dout = np.array(1.0) if reduction != "none" else rng.standard_normal(6)
+    logp = torch.log_softmax(torch.tensor(z), 1).numpy()
+    assert check_gradients(lambda a: L.nll_loss_forward(a, y, reduction), L.nll_loss_backward,
+                           [logp], dout=dout)[0] < 1e-7
+    p = torch.softmax(torch.tensor(z), 1).numpy()
+    assert check_gradients(lambda a: L.cross_entropy_from_probs_forward(a, y, reduction),
+                           L.cross_entropy_from_probs_backward, [p], dout=dout)[0] < 1e-6
