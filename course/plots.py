@@ -52,9 +52,13 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution: int = 200, title:
     gx, gy = np.meshgrid(xs, ys)
     out = to_numpy(predict(np.column_stack([gx.ravel(), gy.ravel()])))
     labels = out.argmax(axis=1) if out.ndim == 2 else out
-    ax.contourf(gx, gy, labels.reshape(gx.shape), alpha=0.3, cmap="coolwarm")
+    classes = np.unique(np.concatenate([np.unique(y), np.unique(labels)])).astype(int)
+    colours = [f"C{c % 10}" for c in range(classes.max() + 1)]
+    # one colour per class, shared by the regions and the points
+    ax.contourf(gx, gy, labels.reshape(gx.shape), levels=np.arange(len(colours) + 1) - 0.5,
+                colors=colours, alpha=0.25)
     for c in np.unique(y):
-        ax.scatter(*X[y == c].T, s=12, label=f"class {c}", edgecolors="k", linewidths=0.3)
+        ax.scatter(*X[y == c].T, s=12, color=colours[int(c)], label=f"class {c}", edgecolors="k", linewidths=0.3)
     ax.set_title(title)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
