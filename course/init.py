@@ -29,6 +29,10 @@ __all__ = [
     "kaiming_uniform",
     "kaiming_normal",
     "uniform",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
 ]
 
 
@@ -113,3 +117,43 @@ def kaiming_normal(shape, a: float = 0.0, mode: str = "fan_in",
     r"""He normal: :math:`N(0, \text{std}^2)`, :math:`\text{std} = \text{gain}/\sqrt{\text{fan}}`."""
     std = _kaiming_std(shape, a, mode, nonlinearity)
     return (_rng(rng).standard_normal(tuple(shape)) * std).astype(dtype)
+
+
+# ---------------------------------------------------------------------------
+# in-place forms, like torch.nn.init.*_: fill a Parameter, array or tensor
+# ---------------------------------------------------------------------------
+
+def _fill_(target, values):
+    """Write ``values`` (NumPy) into ``target`` in place, keeping its kind, dtype and device."""
+    holder = target
+    array = target.data if hasattr(target, "data") and not isinstance(target, np.ndarray) else target
+    if isinstance(array, np.ndarray):
+        array[...] = values
+        return holder
+    import torch
+
+    with torch.no_grad():
+        array.copy_(torch.as_tensor(values, dtype=array.dtype, device=array.device))
+    return holder
+
+
+def xavier_uniform_(target, gain: float = 1.0, rng=None):
+    """Fill ``target`` (a Parameter, array or tensor) in place; see :func:`xavier_uniform`."""
+    return _fill_(target, xavier_uniform(tuple(_shape(target)), gain, rng))
+
+
+def xavier_normal_(target, gain: float = 1.0, rng=None):
+    return _fill_(target, xavier_normal(tuple(_shape(target)), gain, rng))
+
+
+def kaiming_uniform_(target, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None):
+    return _fill_(target, kaiming_uniform(tuple(_shape(target)), a, mode, nonlinearity, rng))
+
+
+def kaiming_normal_(target, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None):
+    return _fill_(target, kaiming_normal(tuple(_shape(target)), a, mode, nonlinearity, rng))
+
+
+def _shape(target):
+    array = target.data if hasattr(target, "data") and not isinstance(target, np.ndarray) else target
+    return array.shape

@@ -35,7 +35,7 @@ __all__ = [
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Swish", "PReLU", "Softmax", "Step",
     "Dropout", "BatchNorm1d", "BatchNorm2d", "Embedding", "RNN",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
-    "mlp", "activation_module",
+    "MLP", "mlp", "activation_module",
 ]
 
 
@@ -605,23 +605,32 @@ def activation_module(name: str) -> Module:
         raise ValueError(f"unknown activation {name!r}; choose from {sorted(_ACTIVATIONS)}") from None
 
 
-def mlp(sizes, activation: str = "relu", dropout: float = 0.0, batch_norm: bool = False,
-        init: str = "default", rng=None) -> Sequential:
+class MLP(Sequential):
     """A multilayer perceptron: ``sizes = [D, H1, ..., C]`` gives Linear layers
     D->H1->...->C with ``activation`` (and optional BatchNorm1d, Dropout)
     after every hidden layer, and raw scores (logits) at the output.
     """
-    sizes = list(sizes)
-    if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
-        raise ValueError(f"sizes must list at least 2 positive layer widths, got {sizes}")
-    rng = np.random.default_rng(rng)
-    layers: list[Module] = []
-    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Linear(d_in, d_out, init=init, rng=rng))
-        if i < len(sizes) - 2:
-            if batch_norm:
-                layers.append(BatchNorm1d(d_out))
-            layers.append(activation_module(activation))
-            if dropout:
-                layers.append(Dropout(dropout, rng=rng))
-    return Sequential(*layers)
+
+    def __init__(self, sizes, activation: str = "relu", dropout: float = 0.0, batch_norm: bool = False,
+                 init: str = "default", rng=None):
+        sizes = list(sizes)
+        if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+            raise ValueError(f"sizes must list at least 2 positive layer widths, got {sizes}")
+        rng = np.random.default_rng(rng)
+        layers: list[Module] = []
+        for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(Linear(d_in, d_out, init=init, rng=rng))
+            if i < len(sizes) - 2:
+                if batch_norm:
+                    layers.append(BatchNorm1d(d_out))
+                layers.append(activation_module(activation))
+                if dropout:
+                    layers.append(Dropout(dropout, rng=rng))
+        super().__init__(*layers)
+        self.sizes = sizes
+
+
+def mlp(sizes, activation: str = "relu", dropout: float = 0.0, batch_norm: bool = False,
+        init: str = "default", rng=None) -> MLP:
+    """Build an :class:`MLP` (the lower-case builder the chapters use)."""
+    return MLP(sizes, activation, dropout, batch_norm, init, rng)

@@ -73,3 +73,18 @@ def test_he_keeps_relu_activations_from_vanishing():
         stds[scheme] = h.std()
     assert 0.3 < stds["he"] < 3.0
     assert stds["small"] < 1e-10
+
+
+def test_in_place_forms_fill_parameters_arrays_and_tensors():
+    from course.nn import Parameter
+
+    p = Parameter(np.zeros((30, 20)))
+    assert I.xavier_uniform_(p, rng=0) is p
+    np.testing.assert_array_equal(p.data, I.xavier_uniform((30, 20), rng=0))
+    t = torch.zeros(30, 20, dtype=torch.float32, requires_grad=True)
+    I.kaiming_normal_(t, nonlinearity="relu", rng=1)
+    assert t.dtype == torch.float32 and t.requires_grad and t.abs().sum() > 0
+    a = np.zeros((4, 5))
+    I.kaiming_uniform_(a, rng=2)
+    I.xavier_normal_(a, rng=2)
+    np.testing.assert_array_equal(a, I.xavier_normal((4, 5), rng=2))

@@ -151,3 +151,16 @@ def test_trajectories_tell_the_optimizers_apart():
     ends = {tuple(np.round(trajectory(optim.Adam, SURFACES["himmelblau"], start=s, steps=3000, lr=0.05)[-1], 2))
             for s in [(4, 4), (-4, 4), (-4, -4), (4, -4)]}
     assert len(ends) == 4  # non-convex: four starts, four different minima
+
+
+def test_our_optimizers_drive_torch_leaf_tensors_too():
+    torch.manual_seed(0)
+    w = torch.randn(4, requires_grad=True)
+    w_ref = w.detach().clone().requires_grad_(True)
+    ours, theirs = optim.AdamW([w], lr=0.1), torch.optim.AdamW([w_ref], lr=0.1)
+    for _ in range(25):
+        for p, opt in ((w, ours), (w_ref, theirs)):
+            opt.zero_grad()
+            ((p ** 2).sum() + p.sum()).backward()
+            opt.step()
+    assert_close(w.detach(), w_ref.detach(), "float32")
