@@ -1,0 +1,499 @@
+"""The instructor's commands, each a thin layer over nbgrader.
+
+    python -m autograder generate 00-setup           # release/00-setup: the student version
+    python -m autograder collect 00-setup inbox.zip  # submissions -> submitted/<student>/00-setup/
+    python -m autograder grade 00-setup --jobs 2     # autograde in parallel, resumable
+    python -m autograder feedback 00-setup           # feedback/<student>/00-setup/*.html
+    python -m autograder export --to grades.csv      # one row per student and assignment
+    python -m autograder nbgrader <args...>          # any other nbgrader command, same config
+
+Every command works on the course folder given by ``--root`` (default: the
+current folder), which holds ``solutions/`` and receives ``release/``,
+``submitted/``, ``autograded/``, ``feedback/`` and ``gradebook.db``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+__all__ = ["main", "make_api", "collect", "grade"]
+
+
+class CLIError(Exception):
+    """A problem the instructor can fix; printed without a traceback."""
+
+
+def _ensure_path() -> None:
+    # nbgrader runs `alembic` from PATH to set up the gradebook
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def make_api(root):
+    """An ``NbGraderAPI`` configured for the course at ``root``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    from .config import configure
+
+    _ensure_path()
+    c = Config()
+    configure(c, root)
+    return NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
+
+
+def _root(args) -> Path:
+    root = Path(args.root).resolve()
+    if not (root / "solutions").is_dir():
+        raise CLIError(f"{root} has no solutions/ folder - help: run from the course repository or pass --root")
+    return root
+
+
+def _check_assignment(root: Path, assignment: str) -> Path:
+    src = root / "solutions" / assignment
+    if not src.is_dir():
+        known = sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir())
+        raise CLIError(f"no assignment {assignment!r} in {root / 'solutions'}; known: {', '.join(known) or 'none'}")
+    return src
+
+
+def _report(result: dict, what: str) -> None:
+    if not result.get("success"):
+        log = (result.get("log") or "").strip().splitlines()[-15:]
+        raise CLIError(f"{what} failed:\n" + "\n".join(log + [(result.get("error") or "").strip()]))
+
+
+# ---------------------------------------------------------------------------
+# generate
+# ---------------------------------------------------------------------------
+
+def cmd_generate(args) -> int:
+    root = _root(args)
+    _check_assignment(root, args.assignment)
+    api = make_api(root)
+    _report(api.generate_assignment(args.assignment, force=True, create=True), "generate_assignment")
+    out = root / "release" / args.assignment
+    print(f"student version written to {out} ({', '.join(p.name for p in sorted(out.glob('*.ipynb')))})")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# collect
+# ---------------------------------------------------------------------------
+
+def _release_notebooks(root: Path, assignment: str) -> dict:
+    """name -> release notebook (generate first if needed)."""
+    rel = root / "release" / assignment
+    if not rel.is_dir():
+        raise CLIError(f"no release version of {assignment!r} yet - help: run `python -m autograder generate "
+                       f"{assignment}` first")
+    return {p.stem: p for p in sorted(rel.glob("*.ipynb"))}
+
+
+def _student_id(name: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name.strip())
+    return keep.strip("._") or "unnamed"
+
+
+def _gather(source: Path, workdir: Path, assignment: str) -> dict:
+    """student -> notebook paths, from a folder or a zip file of submissions.
+
+    Layouts: ``alice.ipynb``; ``alice/<any name>.ipynb``; nbgrader's
+    ``alice/<assignment>/<notebook>.ipynb``; any of these inside one common
+    top folder (as zip files often are).
+    """
+    if source.is_file() and zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as zf:
+            for member in zf.infolist():
+                target = (workdir / member.filename).resolve()
+                if not str(target).startswith(str(workdir.resolve())):
+                    raise CLIError(f"{source}: unsafe path {member.filename!r} in the zip file")
+            zf.extractall(workdir)
+        source = workdir
+    elif not source.is_dir():
+        raise CLIError(f"{source} is neither a folder nor a zip file of notebooks")
+    paths = [p for p in sorted(source.rglob("*.ipynb"))
+             if not any(part.startswith(".") or part == "__MACOSX" for part in p.relative_to(source).parts)]
+    rels = [p.relative_to(source).parts for p in paths]
+    # strip folders every submission sits in (e.g. the zip's top folder)
+    while rels and all(len(r) > 1 for r in rels) and len({r[0] for r in rels}) == 1 \
+            and not (len(rels[0]) == 2 and len(rels) == 1):
+        rels = [r[1:] for r in rels]
+    found: dict = {}
+    for path, parts in zip(paths, rels):
+        if len(parts) == 1:
+            student = Path(parts[0]).stem  # alice.ipynb
+        elif len(parts) >= 3 and parts[-2] == assignment:
+            student = parts[-3]  # alice/00-setup/00-setup.ipynb
+        else:
+            student = parts[0]  # alice/whatever.ipynb
+        found.setdefault(_student_id(student), []).append(path)
+    return found
+
+
+def _match_notebook(path: Path, names: list) -> str | None:
+    if path.stem in names:
+        return path.stem
+    if len(names) == 1:
+        return names[0]
+    import difflib
+
+    best = difflib.get_close_matches(path.stem, names, n=1, cutoff=0.3)
+    return best[0] if best else None
+
+
+def _repair(nb, release_nb, notes: list) -> None:
+    """Put back graded cells the student deleted; restore the kernel spec."""
+    have = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+    for pos, cell in enumerate(release_nb.cells):
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if not gid or gid in have:
+            continue
+        # insert after the nearest earlier release cell that the student still has
+        anchor = None
+        for prev in reversed(release_nb.cells[:pos]):
+            pid = prev.metadata.get("nbgrader", {}).get("grade_id")
+            if pid in have:
+                anchor = pid
+                break
+        index = 0
+        if anchor is not None:
+            index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == anchor) + 1
+        nb.cells.insert(index, cell)
+        have.add(gid)
+        notes.append(f"cell {gid!r} was missing; put back from the release version")
+    spec = nb.metadata.get("kernelspec", {}).get("name")
+    want = release_nb.metadata.get("kernelspec", {}).get("name")
+    if spec != want:
+        nb.metadata["kernelspec"] = release_nb.metadata.get("kernelspec", {})
+        notes.append(f"kernel spec {spec!r} replaced by the course's {want!r}")
+
+
+def collect(root: Path, assignment: str, source: Path) -> list:
+    """Copy submissions into ``submitted/``; return one report line per student.
+
+    Nothing is lost: a file that is not a valid notebook is kept, byte for
+    byte, in ``rejected/<assignment>/`` and reported; the student is still
+    registered (and scores 0 until a valid notebook is collected).
+    """
+    import nbformat
+
+    releases = _release_notebooks(root, assignment)
+    names = list(releases)
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        found = _gather(source, Path(tmp), assignment)
+        if not found:
+            raise CLIError(f"no .ipynb files found in {source}")
+        for student, paths in sorted(found.items()):
+            dest = root / "submitted" / student / assignment
+            notes = []
+            written = []
+            for path in paths:
+                raw = path.read_bytes()
+                try:
+                    nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+                    nbformat.validate(nb)
+                except Exception as exc:  # noqa: BLE001 - any parse failure is reported the same way
+                    keep = root / "rejected" / assignment / student / path.name
+                    keep.parent.mkdir(parents=True, exist_ok=True)
+                    keep.write_bytes(raw)
+                    reason = str(exc).splitlines()[0][:160]
+                    notes.append(f"{path.name} is not a valid notebook ({reason}); kept unchanged in "
+                                 f"{keep.relative_to(root)}")
+                    continue
+                name = _match_notebook(path, names)
+                if name is None:
+                    notes.append(f"{path.name}: does not match any notebook of {assignment} ({', '.join(names)}); "
+                                 "skipped")
+                    continue
+                if path.stem != name and _student_id(path.stem) != student:  # alice.ipynb is no renaming
+                    notes.append(f"{path.name} renamed to {name}.ipynb")
+                _repair(nb, nbformat.read(releases[name], as_version=4), notes)
+                dest.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, dest / f"{name}.ipynb")
+                written.append(name)
+            if not written:
+                dest.mkdir(parents=True, exist_ok=True)  # the student exists; missing notebooks score 0
+            stamp = dest / "timestamp.txt"
+            if not stamp.exists():
+                stamp.write_text(time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+            status = "ok" if written and not notes else ("problems" if written else "NOT GRADABLE")
+            lines.append(f"{student}: {status}" + "".join(f"\n    - {n}" for n in notes))
+    return lines
+
+
+def cmd_collect(args) -> int:
+    root = _root(args)
+    _check_assignment(root, args.assignment)
+    source = Path(args.source).expanduser().resolve()
+    if not source.exists():
+        raise CLIError(f"{source} does not exist")
+    lines = collect(root, args.assignment, source)
+    print(f"collected {len(lines)} submission(s) of {args.assignment} into {root / 'submitted'}:")
+    print("\n".join("  " + line for line in lines))
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# grade (parallel, resumable)
+# ---------------------------------------------------------------------------
+
+def _submission_hash(root: Path, student: str, assignment: str) -> str:
+    digest = hashlib.sha256()
+    folder = root / "submitted" / student / assignment
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _state_path(root: Path, assignment: str) -> Path:
+    return root / "autograded" / f".{assignment}.graded.json"
+
+
+def _load_state(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_state(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def grade(root: Path, assignment: str, students=None, jobs: int = 1, force: bool = False,
+          progress: bool = True) -> dict:
+    """Autograde every submission (or ``students``); return student -> (ok, message).
+
+    Work is shared by ``jobs`` worker processes, each running nbgrader's own
+    autograde for one student at a time (same gradebook, same scores as
+    ``nbgrader autograde``). A state file records each graded submission's
+    content hash, so an interrupted run resumes where it stopped; ``force``
+    grades everything again. Manual grades and comments stay in the gradebook.
+    """
+    submitted = root / "submitted"
+    all_students = sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir()) \
+        if submitted.is_dir() else []
+    if students:
+        missing = sorted(set(students) - set(all_students))
+        if missing:
+            raise CLIError(f"no submission of {assignment} for: {', '.join(missing)}")
+        all_students = sorted(students)
+    if not all_students:
+        raise CLIError(f"no submissions of {assignment} in {submitted} - help: run `collect` first")
+    state_file = _state_path(root, assignment)
+    state = {} if force else _load_state(state_file)
+    hashes = {s: _submission_hash(root, s, assignment) for s in all_students}
+    todo = [s for s in all_students if state.get(s) != hashes[s]
+            or not (root / "autograded" / s / assignment).is_dir()]
+    results = {s: (True, "already graded (unchanged)") for s in all_students if s not in todo}
+    if not todo:
+        return results
+    _ensure_gradebook(root, assignment)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="notebook")
+    jobs = max(1, min(jobs, len(todo)))
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    workers = [subprocess.Popen([sys.executable, "-m", "autograder.worker", str(root), assignment],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+               for _ in range(jobs)]
+    queue = list(todo)
+    busy = {}
+    try:
+        import selectors
+
+        sel = selectors.DefaultSelector()
+        for w in workers:
+            sel.register(w.stdout, selectors.EVENT_READ, w)
+            if queue:
+                student = queue.pop(0)
+                busy[w.pid] = student
+                w.stdin.write(student + "\n")
+                w.stdin.flush()
+        while busy:
+            for key, _ in sel.select():
+                w = key.data
+                line = w.stdout.readline()
+                student = busy.pop(w.pid, None)
+                if not line:  # the worker died: record, and stop using it
+                    sel.unregister(w.stdout)
+                    if student:
+                        results[student] = (False, "grading worker died")
+                        if bar is not None:
+                            bar.update(1)
+                    continue
+                reply = json.loads(line)
+                results[reply["student"]] = (reply["success"], reply.get("message", ""))
+                if reply["success"]:
+                    state[reply["student"]] = hashes[reply["student"]]
+                    _save_state(state_file, state)
+                if bar is not None:
+                    bar.update(1)
+                if queue:
+                    nxt = queue.pop(0)
+                    busy[w.pid] = nxt
+                    w.stdin.write(nxt + "\n")
+                    w.stdin.flush()
+    finally:
+        for w in workers:
+            try:
+                w.stdin.close()
+            except OSError:
+                pass
+        for w in workers:
+            try:
+                w.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                w.kill()
+        if bar is not None:
+            bar.close()
+    return results
+
+
+def _ensure_gradebook(root: Path, assignment: str) -> None:
+    """Make sure the assignment is in the gradebook before parallel workers start."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .config import COURSE_ID
+
+    _ensure_path()
+    db = root / "gradebook.db"
+    try:
+        with Gradebook(f"sqlite:///{db}", COURSE_ID) as gb:
+            gb.find_assignment(assignment)
+            return
+    except MissingEntry:
+        pass
+    api = make_api(root)
+    _report(api.generate_assignment(assignment, force=True, create=True), "generate_assignment")
+
+
+def cmd_grade(args) -> int:
+    root = _root(args)
+    _check_assignment(root, args.assignment)
+    results = grade(root, args.assignment, args.student or None, args.jobs, args.force, not args.no_progress)
+    failed = {s: m for s, (ok, m) in results.items() if not ok}
+    print(f"graded {len(results) - len(failed)} of {len(results)} submission(s) of {args.assignment}")
+    for student, message in sorted(failed.items()):
+        print(f"  {student}: FAILED - {message}")
+    if not failed:
+        print("next: python -m autograder feedback " + args.assignment)
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------
+# feedback and export
+# ---------------------------------------------------------------------------
+
+def cmd_feedback(args) -> int:
+    root = _root(args)
+    _check_assignment(root, args.assignment)
+    api = make_api(root)
+    students = args.student or sorted(p.name for p in (root / "autograded").iterdir()
+                                      if (p / args.assignment).is_dir()) if (root / "autograded").is_dir() else []
+    if not students:
+        raise CLIError(f"nothing graded for {args.assignment} yet - help: run `grade` first")
+    for student in students:
+        _report(api.generate_feedback(args.assignment, student, force=True), f"feedback for {student}")
+    print(f"feedback for {len(students)} student(s) in {root / 'feedback'}/<student>/{args.assignment}/")
+    return 0
+
+
+def export_csv(root: Path, dest: Path) -> Path:
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    from .config import COURSE_ID
+
+    if not (root / "gradebook.db").exists():
+        raise CLIError(f"no gradebook in {root} yet - help: run `generate` and `grade` first")
+    plugin = CsvExportPlugin()
+    plugin.to = str(dest)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
+        plugin.export(gb)
+    return dest
+
+
+def cmd_export(args) -> int:
+    root = _root(args)
+    dest = Path(args.to).resolve()
+    export_csv(root, dest)
+    print(f"grades written to {dest}")
+    return 0
+
+
+def cmd_nbgrader(args) -> int:
+    root = _root(args)
+    from .config import CONFIG_FILE
+
+    _ensure_path()
+    argv = list(args.rest)
+    if not argv:
+        raise CLIError("give an nbgrader command, e.g. `python -m autograder nbgrader list`")
+    app = argv[0]
+    cmd = [sys.executable, "-m", "nbgrader", *argv, f"--{_app_class(app)}.config_file={CONFIG_FILE}"]
+    return subprocess.call(cmd, cwd=root, env=dict(os.environ, COURSE_ROOT=str(root)))
+
+
+def _app_class(command: str) -> str:
+    return "".join(part.capitalize() for part in command.split("_")) + "App"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default=".", help="course folder (holds solutions/); default: current folder")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("generate", help="make the student version in release/")
+    p.add_argument("assignment")
+    p.set_defaults(func=cmd_generate)
+    p = sub.add_parser("collect", help="copy submissions (folder or zip of notebooks) into submitted/")
+    p.add_argument("assignment")
+    p.add_argument("source", help="a folder or .zip: <student>.ipynb, <student>/<any>.ipynb or nbgrader's layout")
+    p.set_defaults(func=cmd_collect)
+    p = sub.add_parser("grade", help="autograde submissions in parallel (resumes after an interruption)")
+    p.add_argument("assignment")
+    p.add_argument("--jobs", "-j", type=int, default=max(1, os.cpu_count() or 1), help="parallel workers")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--force", action="store_true", help="grade again even if nothing changed")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_grade)
+    p = sub.add_parser("feedback", help="HTML feedback per student in feedback/")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.set_defaults(func=cmd_feedback)
+    p = sub.add_parser("export", help="grades of every student and assignment as CSV")
+    p.add_argument("--to", default="grades.csv", help="CSV file to write (default grades.csv)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("nbgrader", help="run any nbgrader command with the course configuration")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_nbgrader)
+    args = parser.parse_args(argv)
+    if getattr(args, "jobs", 1) is not None and getattr(args, "jobs", 1) < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    try:
+        return args.func(args)
+    except CLIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

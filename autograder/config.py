@@ -1,0 +1,50 @@
+"""The course's nbgrader configuration, in one place.
+
+Every instructor command (``python -m autograder ...``) loads it; so does
+plain nbgrader when started with ``--config autograder/nbgrader_config.py``.
+Limits an instructor may want to change (per-cell and per-task time, memory
+per task) can be given on the command line or in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CONFIG_FILE = Path(__file__).with_name("nbgrader_config.py")
+COURSE_ID = "nn-course"
+
+
+def configure(c, root: str | os.PathLike | None = None) -> None:
+    """Fill the traitlets config ``c`` for a course rooted at ``root`` (default: the current folder)."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                        IgnorePattern, LimitOutput, SaveAutoGrades)
+
+    from .nbgrader_ext import JudgeTasks, MathToMathML, SafeExecute
+
+    root = Path(root or os.environ.get("COURSE_ROOT") or os.getcwd()).resolve()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.source_directory = "solutions"
+    c.CourseDirectory.release_directory = "release"
+    c.CourseDirectory.submitted_directory = "submitted"
+    c.CourseDirectory.autograded_directory = "autograded"
+    c.CourseDirectory.feedback_directory = "feedback"
+    # a busy timeout lets parallel graders share the SQLite gradebook
+    c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}?timeout=120"
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+    c.Exchange.root = str(Path(os.environ.get("NBGRADER_EXCHANGE", root / "exchange")))
+    c.Exchange.path_includes_course = True
+
+    c.Execute.timeout = int(os.environ.get("AUTOGRADER_CELL_TIMEOUT", 30))
+    c.SafeExecute.kernel_memory_mb = int(os.environ.get("AUTOGRADER_KERNEL_MEMORY_MB", 4096))
+    c.JudgeTasks.time_limit = float(os.environ.get("AUTOGRADER_TIME_LIMIT", 20))
+    c.JudgeTasks.memory_limit_mb = int(os.environ.get("AUTOGRADER_MEMORY_MB", 2048))
+    c.Autograde.autograde_preprocessors = [
+        SafeExecute, JudgeTasks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata,
+    ]
+    # feedback: scores and messages, never the hidden tests; math without network
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, MathToMathML]
+    c.ClearHiddenTests.enforce_metadata = False

@@ -1,0 +1,39 @@
+"""A grading worker: reads student ids on stdin, autogrades each with nbgrader,
+answers one JSON line per student on stdout. Started by ``grade --jobs N``.
+
+It lives as long as the run, so nbgrader, the kernel machinery and the
+sandbox's warm fork server are loaded once, not once per notebook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+
+
+def main(argv=None) -> int:
+    argv = argv if argv is not None else sys.argv[1:]
+    root, assignment = argv[0], argv[1]
+    out = sys.stdout
+    sys.stdout = sys.stderr  # nothing but replies on the real stdout
+    from .cli import make_api
+
+    api = make_api(root)
+    for line in sys.stdin:
+        student = line.strip()
+        if not student:
+            continue
+        with contextlib.redirect_stdout(sys.stderr):
+            result = api.autograde(assignment, student, force=True, create=True)
+        message = ""
+        if not result.get("success"):
+            log = (result.get("log") or "").strip().splitlines()
+            message = " | ".join([ln for ln in log if "ERROR" in ln][-3:]) or (result.get("error") or "")[-300:]
+        out.write(json.dumps({"student": student, "success": bool(result.get("success")), "message": message}) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
