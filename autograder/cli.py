@@ -185,8 +185,10 @@ def collect(root: Path, assignment: str, source: Path) -> list:
     """Copy submissions into ``submitted/``; return one report line per student.
 
     Nothing is lost: a file that is not a valid notebook is kept, byte for
-    byte, in ``rejected/<assignment>/`` and reported; the student is still
-    registered (and scores 0 until a valid notebook is collected).
+    byte, in ``rejected/<assignment>/<student>/`` and reported; a renamed
+    notebook is matched to the assignment's notebook; deleted graded cells are
+    put back from the release version and a changed kernel spec is restored,
+    each with a note.
     """
     import nbformat
 
@@ -225,12 +227,14 @@ def collect(root: Path, assignment: str, source: Path) -> list:
                 dest.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, dest / f"{name}.ipynb")
                 written.append(name)
-            if not written:
-                dest.mkdir(parents=True, exist_ok=True)  # the student exists; missing notebooks score 0
-            stamp = dest / "timestamp.txt"
-            if not stamp.exists():
-                stamp.write_text(time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
-            status = "ok" if written and not notes else ("problems" if written else "NOT GRADABLE")
+            if written:
+                stamp = dest / "timestamp.txt"
+                if not stamp.exists():
+                    stamp.write_text(time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+            else:
+                notes.append("NOT COLLECTED: no valid notebook for this student - ask for a new submission, "
+                             "then run collect again")
+            status = "ok" if written and not notes else ("collected with notes" if written else "NOT COLLECTED")
             lines.append(f"{student}: {status}" + "".join(f"\n    - {n}" for n in notes))
     return lines
 
