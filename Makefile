@@ -5,12 +5,17 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH_PIN := torch==2.13.0
 
-.PHONY: help venv test test-fast lab bench clean
+.PHONY: help venv test test-fast lab bench grade clean
+
+A    ?= 00-setup
+JOBS ?= 2
 
 help:
-	@echo "make lab    open JupyterLab on the course notebooks (http://127.0.0.1:8888)"
+	@echo "make lab    open JupyterLab on the student notebooks in release/ (http://127.0.0.1:8888)"
 	@echo "make test   run the whole test suite"
-	@echo "make bench  time the NumPy reference against torch on the CPU"
+	@echo "make test-fast  the tests without the end-to-end grading run (about 1 minute)"
+	@echo "make bench  time the NumPy reference against torch on the CPU, and the grader"
+	@echo "make grade A=00-setup JOBS=2  grade collected submissions, write feedback and grades.csv"
 	@echo "make clean  remove caches (keeps .venv)"
 
 venv: $(STAMP)
@@ -26,12 +31,24 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not grading"
+
+# students work on the student versions in release/ (generated here when missing)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root,) \
-		--notebook-dir=$(if $(wildcard solutions),solutions,.)
+	@test -d release || for a in $(notdir $(wildcard solutions/*)); do $(PY) -m autograder generate $$a; done
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser \
+		$(if $(filter 0,$(shell id -u)),--allow-root,) --ServerApp.root_dir=$(CURDIR) \
+		--ServerApp.default_url=/lab/tree/release
 
 bench: $(STAMP)
 	$(PY) -m course.bench
+	$(PY) -m autograder.bench
+
+grade: $(STAMP)
+	$(PY) -m autograder grade $(A) --jobs $(JOBS)
+	$(PY) -m autograder feedback $(A)
+	$(PY) -m autograder export --to grades.csv
 
 clean:
 	rm -rf .pytest_cache .hypothesis build *.egg-info

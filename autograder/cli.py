@@ -128,8 +128,10 @@ def _gather(source: Path, workdir: Path, assignment: str) -> dict:
              if not any(part.startswith(".") or part == "__MACOSX" for part in p.relative_to(source).parts)]
     rels = [p.relative_to(source).parts for p in paths]
     # strip folders every submission sits in (e.g. the zip's top folder)
-    while rels and all(len(r) > 1 for r in rels) and len({r[0] for r in rels}) == 1 \
-            and not (len(rels[0]) == 2 and len(rels) == 1):
+    def student_level(rs):  # already <student>/<file> or nbgrader's <student>/<assignment>/<file>
+        return any(len(r) == 3 and r[1] == assignment for r in rs) or (len(rs) == 1 and len(rs[0]) == 2)
+
+    while rels and all(len(r) > 1 for r in rels) and len({r[0] for r in rels}) == 1 and not student_level(rels):
         rels = [r[1:] for r in rels]
     found: dict = {}
     for path, parts in zip(paths, rels):

@@ -9,6 +9,7 @@ per task) can be given on the command line or in the environment.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 CONFIG_FILE = Path(__file__).with_name("nbgrader_config.py")
@@ -24,6 +25,10 @@ def configure(c, root: str | os.PathLike | None = None) -> None:
     from .nbgrader_ext import JudgeTasks, MathToMathML, SafeExecute
 
     root = Path(root or os.environ.get("COURSE_ROOT") or os.getcwd()).resolve()
+    # nbgrader runs `alembic` (installed beside this Python) to set up the gradebook
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.source_directory = "solutions"

@@ -1,0 +1,78 @@
+"""The assignments' student versions: no solutions or hidden tests, and a blank
+copy that runs with no error but the stubs' NotImplementedError."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.autograder
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    root = tmp_path_factory.mktemp("release")
+    shutil.copytree(REPO / "solutions", root / "solutions")
+    for a in ASSIGNMENTS:
+        proc = subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), "generate", a],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    return root
+
+
+def _solution_lines(nb):
+    """Substantial lines that sit inside solution or hidden-test regions of the source."""
+    lines = set()
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if re.search(r"### BEGIN (SOLUTION|HIDDEN TESTS)", line):
+                inside = True
+                continue
+            if re.search(r"### END (SOLUTION|HIDDEN TESTS)", line):
+                inside = False
+                continue
+            if inside and len(line.strip()) > 12:
+                lines.add(line.strip())
+    return lines
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_holds_no_solution_and_no_hidden_test(released, assignment):
+    source = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    release_path = released / "release" / assignment / f"{assignment}.ipynb"
+    text = release_path.read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", 'suite=\\"hidden\\"', "Rubric"):
+        assert marker not in text, marker
+    secret = _solution_lines(source)
+    assert secret, "the source notebook should have solutions to hide"
+    release = nbformat.read(release_path, as_version=4)
+    shown = {line.strip() for cell in release.cells for line in cell.source.splitlines()}
+    leaked = sorted(secret & shown)
+    assert not leaked, f"solution lines in the student version: {leaked[:3]}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_blank_release_runs_with_only_the_stubs_errors(released, assignment):
+    from nbclient import NotebookClient
+
+    path = released / "release" / assignment / f"{assignment}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=120, allow_errors=True, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.output_type == "error"]
+    assert all(e.ename == "NotImplementedError" for e in errors), [e.ename for e in errors]
+    stderr = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr, stderr
+    reports = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+                      if o.output_type == "stream")
+    assert "NotImplementedError" in reports and "cases passed" in reports
