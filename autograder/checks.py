@@ -40,10 +40,18 @@ class Result:
         return f"{v.task}: {v.passed}/{v.total} cases, {status}"
 
 
+class _Zero:
+    def __repr__(self) -> str:
+        return "0"
+
+
 def check(task: str, fn, suite: str = "visible", seconds: float | None = None, memory_mb: int | None = None):
     """Run task ``task``'s ``suite`` of cases ("visible", "hidden" or "all") on ``fn`` and report."""
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
-        return Result(None, f"{task}: graded by the autograder outside the notebook (score below)")
+        # the JudgeTasks step replaces this cell's output with the real score; should
+        # a cell ever escape it, "0" (read by nbgrader as 0 points) is the safe default
+        print(f"{task}: graded by the autograder outside the notebook")
+        return _Zero()
     if not callable(fn):
         print(f"{task}: expected a function, got {type(fn).__name__}")
         return Result(None, f"{task}: nothing to check")

@@ -25,7 +25,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer
 
 from .judge import judge_sources
-from .sandbox import Limits, definitions_only
+from .sandbox import Limits, definitions_only, python_source
 
 __all__ = ["JudgeTasks", "MathToMathML", "SafeExecute", "parse_checks"]
 
@@ -96,7 +96,7 @@ class JudgeTasks(Preprocessor):
                 if _meta(prev).get("solution", False) or not _meta(prev):
                     answers.append(prev.source)
                 if _meta(prev).get("solution", False):
-                    plan.append((j, prev.source))  # the student's answer: run it whole
+                    plan.append((j, python_source(prev.source)))  # the student's answer: run it whole
                 else:
                     defs = definitions_only(prev.source)
                     if defs:

@@ -39,7 +39,7 @@ import numpy as np
 
 from .tasks import Case, Task, expected_device
 
-__all__ = ["CaseResult", "run_live", "run_sources", "Limits", "definitions_only", "DEFAULT_LIMITS"]
+__all__ = ["CaseResult", "run_live", "run_sources", "Limits", "definitions_only", "python_source"]
 
 
 class Limits:
@@ -53,9 +53,6 @@ class Limits:
 
     def __repr__(self):
         return f"Limits(seconds={self.seconds:g}, memory_mb={self.memory_mb})"
-
-
-DEFAULT_LIMITS = None  # resolved from the environment at call time
 
 
 class CaseResult:
@@ -230,12 +227,24 @@ def _live_child(conn, task, fn, suite, device, memory_mb):
         os._exit(0)
 
 
+def python_source(source: str) -> str:
+    """A notebook cell as plain Python: IPython syntax (``%magic``, ``!shell``)
+    becomes ``get_ipython()`` calls, which fail alone at grading time instead of
+    making the whole cell unreadable."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - fall back to the cell as written
+        return source
+
+
 def definitions_only(source: str) -> str:
     """The statements of ``source`` that only define things: imports, functions,
     classes and assignments without calls. Experiments, loops and plots are
     left out, so a notebook's demo cells cost nothing at grading time."""
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(python_source(source))
     except SyntaxError:
         return ""
     keep = []

@@ -7,7 +7,7 @@ import torch
 from autograder import check
 from autograder.judge import judge_live, judge_sources, static_forbidden
 from autograder.nbgrader_ext import MathToMathML, parse_checks
-from autograder.sandbox import Limits, definitions_only
+from autograder.sandbox import Limits, definitions_only, python_source
 from autograder.tasks import TASKS, get_task
 
 pytestmark = pytest.mark.autograder
@@ -148,13 +148,16 @@ def test_library_routines_are_forbidden_in_from_scratch_tasks():
 
 
 def test_grading_from_sources_runs_answer_cells_in_a_fresh_process():
-    setup = "import numpy as np\nimport torch\nprint('demo')\nresult = heavy_training()"
+    setup = "%matplotlib inline\nimport numpy as np\nimport torch\nprint('demo')\nresult = heavy_training()"
     answer = ("def softmax(x, axis=-1):\n    e = np.exp(x - x.max(axis=axis, keepdims=True))\n"
               "    return e / e.sum(axis=axis, keepdims=True)\n")
     plan = [(0, definitions_only(setup)), (1, answer)]
     v = judge_sources("softmax", plan, [answer], "visible", FAST)
     assert v.passed == v.total
     assert judge_sources("softmax", [(0, "x = 1")], [], "visible", FAST).report().count("no function named") == 1
+    with_magic = python_source("%who\n!ls\n" + answer)  # IPython syntax fails alone, not the whole cell
+    assert judge_sources("softmax", [(0, definitions_only(setup)), (1, with_magic)], [answer], "visible",
+                         FAST).passed == 4
 
 
 def test_static_checks_and_cell_parsing():
@@ -179,7 +182,8 @@ def test_check_in_a_kernel_prints_a_report_and_never_raises(capsys, monkeypatch)
     assert "3/4" in repr(res)
     assert check("softmax", good_softmax).passed
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    assert "graded by the autograder" in repr(check("softmax", naive_softmax))
+    assert repr(check("softmax", naive_softmax)) == "0"  # nbgrader reads 0 points unless JudgeTasks scores it
+    assert "graded by the autograder" in capsys.readouterr().out
     with pytest.raises(KeyError, match="unknown task 'softmx'"):
         get_task("softmx")
 
