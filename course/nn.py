@@ -116,15 +116,11 @@ class Module:
                 yield from (v for v in value if isinstance(v, Module))
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        for key, value in vars(self).items():
-            if isinstance(value, Parameter):
-                yield prefix + key, value
-            elif isinstance(value, Module):
-                yield from value.named_parameters(f"{prefix}{key}.")
-            elif isinstance(value, (list, tuple)):
-                for i, v in enumerate(value):
-                    if isinstance(v, Module):
-                        yield from v.named_parameters(f"{prefix}{i}.")
+        """(dotted name, parameter) pairs, named as PyTorch names them ("0.weight")."""
+        for mod_prefix, module in self._named_modules(prefix):
+            for key, value in vars(module).items():
+                if isinstance(value, Parameter):
+                    yield mod_prefix + key, value
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
