@@ -132,6 +132,13 @@ class SafeExecute(Execute):
 
     kernel_memory_mb = Integer(4096, help="data-segment limit of the kernel (MB); 0 for none").tag(config=True)
 
+    def __init__(self, *args, **kwargs):
+        from . import fastkernel
+
+        if fastkernel.enabled():  # grading workers: kernels forked from a warm process
+            kwargs.setdefault("kernel_manager_class", fastkernel.FastKernelManager)
+        super().__init__(*args, **kwargs)
+
     def _limit_kernel(self) -> None:
         import resource
 
