@@ -415,8 +415,10 @@ def cmd_feedback(args) -> int:
     root = _root(args)
     _check_assignment(root, args.assignment)
     api = make_api(root)
-    students = args.student or sorted(p.name for p in (root / "autograded").iterdir()
-                                      if (p / args.assignment).is_dir()) if (root / "autograded").is_dir() else []
+    graded_dir = root / "autograded"
+    graded = sorted(p.name for p in graded_dir.iterdir() if (p / args.assignment).is_dir()) \
+        if graded_dir.is_dir() else []
+    students = args.student or graded
     if not students:
         raise CLIError(f"nothing graded for {args.assignment} yet - help: run `grade` first")
     for student in students:
