@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .sandbox import CaseResult, Limits, run_live, run_sources
-from .tasks import Case, Task, get_task
+from .tasks import Case, Task, expected_device, get_task
 
 __all__ = ["Verdict", "judge", "judge_live", "judge_sources", "TOLERANCE"]
 
@@ -68,8 +68,8 @@ def _compare_array(case: Case, res: CaseResult, expected) -> str:
         return f"output shape {got.shape}, expected {expected.shape}"
     if res.kind != want_kind:
         return f"returned a {res.kind} array for {want_kind} input (return the input's kind of array)"
-    if case.backend == "torch" and res.device and case.args and res.device != _input_device():
-        return f"returned a tensor on {res.device}, expected it on the input's device {_input_device()}"
+    if case.backend == "torch" and res.device and case.args and res.device != expected_device():
+        return f"returned a tensor on {res.device}, expected it on the input's device {expected_device()}"
     if res.dtype and res.dtype != case.dtype and case.dtype in ("float32", "float64") and got.dtype.kind == "f":
         return f"output dtype {res.dtype}, expected {case.dtype} (keep the input's dtype)"
     got64 = got.astype(np.float64)
@@ -86,12 +86,6 @@ def _compare_array(case: Case, res: CaseResult, expected) -> str:
     rel_err = abs_err / np.maximum(np.abs(expected), 1e-12)
     return (f"shape {got.shape}: max abs error {abs_err.max():.3g}, max rel error {rel_err.max():.3g}, "
             f"first wrong value at index {bad}")
-
-
-def _input_device():
-    from .tasks import expected_device
-
-    return expected_device()
 
 
 def _compare_exact(case: Case, res: CaseResult, expected) -> str:

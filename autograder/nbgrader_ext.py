@@ -24,7 +24,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer
 
-from .judge import judge_sources
+from .judge import Verdict, judge_sources
 from .sandbox import Limits, definitions_only, python_source
 
 __all__ = ["JudgeTasks", "MathToMathML", "SafeExecute", "parse_checks"]
@@ -107,10 +107,10 @@ class JudgeTasks(Preprocessor):
                 by_task.setdefault((task, fn), []).append(suite)
             verdicts = [judge_sources(task, plan, answers, _combine_suites(suites), limits, function=fn)
                         for (task, fn), suites in by_task.items()]
-            passed = sum(v.passed for v in verdicts if not v.forbidden)
-            total = sum(v.total for v in verdicts)
-            fraction = passed / total if total else 0.0
-            score = float(int(points * fraction * 100 + 1e-9) / 100)
+            cell_verdict = Verdict(cell.metadata.get("nbgrader", {}).get("grade_id", "cell"),
+                                   passed=sum(v.passed for v in verdicts if not v.forbidden),
+                                   total=sum(v.total for v in verdicts))
+            score = cell_verdict.score(points)
             report = "\n".join(v.report() for v in verdicts)
             report += f"\nscore: {score:g} of {points:g} points"
             cell.outputs = [
