@@ -60,12 +60,26 @@ def step_forward(x):
 
 
 def step_backward(dout, cache):
+    r"""Gradient of :func:`step_forward`: zero everywhere.
+
+    :math:`dx = 0 \cdot dout`; the step is flat on both sides of 0 (and we use
+    0 at the jump itself, as PyTorch does), so no gradient reaches ``x``.
+
+    Shape: ``dout`` (*), the shape of the output; returns ``dx`` (*), zeros of
+    the same shape.
+    """
     (x,) = cache
     xp = namespace(dout)
     return xp.zeros_like(dout)
 
 
 def step(x):
+    """The Heaviside step of ``x``: 1 where :math:`x > 0`, else 0, in the dtype of ``x``.
+
+    See :func:`step_forward` for the formula and the zero gradient.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return step_forward(x)[0]
 
 
@@ -82,12 +96,26 @@ def relu_forward(x):
 
 
 def relu_backward(dout, cache):
+    """Gradient of :func:`relu_forward`: pass ``dout`` where the input was positive.
+
+    :math:`dx = dout` where :math:`x > 0`, else 0 (including at :math:`x = 0`,
+    PyTorch's choice); ``x`` is the input kept in ``cache``.
+
+    Shape: ``dout`` (*), the shape of the output; returns ``dx`` (*), the
+    shape of ``x``.
+    """
     (x,) = cache
     xp = namespace(dout)
     return xp.where(x > 0, dout, xp.zeros_like(dout))
 
 
 def relu(x):
+    r"""ReLU of ``x``, :math:`\max(0, x)` elementwise.
+
+    See :func:`relu_forward` for the formula and derivative.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return relu_forward(x)[0]
 
 
@@ -104,12 +132,26 @@ def leaky_relu_forward(x, negative_slope: float = 0.01):
 
 
 def leaky_relu_backward(dout, cache):
+    r"""Gradient of :func:`leaky_relu_forward`.
+
+    :math:`dx = dout` where :math:`x > 0`, :math:`\alpha\,dout` elsewhere
+    (including at :math:`x = 0`), with ``negative_slope`` = α kept in ``cache``.
+
+    Shape: ``dout`` (*), the shape of the output; returns ``dx`` (*), the
+    shape of ``x``.
+    """
     x, negative_slope = cache
     xp = namespace(dout)
     return xp.where(x > 0, dout, dout * negative_slope)
 
 
 def leaky_relu(x, negative_slope: float = 0.01):
+    """LeakyReLU of ``x``: ``x`` where positive, ``negative_slope * x`` elsewhere.
+
+    See :func:`leaky_relu_forward` for the formula and the default slope.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return leaky_relu_forward(x, negative_slope)[0]
 
 
@@ -132,11 +174,25 @@ def sigmoid_forward(x):
 
 
 def sigmoid_backward(dout, cache):
+    r"""Gradient of :func:`sigmoid_forward`.
+
+    :math:`dx = dout \cdot \sigma(x)(1 - \sigma(x))`, using the output
+    :math:`\sigma(x)` kept in ``cache`` (no exponential is recomputed).
+
+    Shape: ``dout`` (*), the shape of the output; returns ``dx`` (*), the
+    shape of ``x``.
+    """
     (out,) = cache
     return dout * out * (1.0 - out)
 
 
 def sigmoid(x):
+    """The logistic sigmoid :math:`1 / (1 + e^{-x})` of ``x``, each entry in [0, 1].
+
+    See :func:`sigmoid_forward` for the formula and the overflow-free evaluation.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return sigmoid_forward(x)[0]
 
 
@@ -149,11 +205,24 @@ def tanh_forward(x):
 
 
 def tanh_backward(dout, cache):
+    r"""Gradient of :func:`tanh_forward`.
+
+    :math:`dx = dout \cdot (1 - \tanh^2(x))`, using the output kept in ``cache``.
+
+    Shape: ``dout`` (*), the shape of the output; returns ``dx`` (*), the
+    shape of ``x``.
+    """
     (out,) = cache
     return dout * (1.0 - out * out)
 
 
 def tanh(x):
+    """The hyperbolic tangent of ``x``, each entry in [-1, 1].
+
+    See :func:`tanh_forward` for the formula and derivative.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return tanh_forward(x)[0]
 
 
@@ -162,10 +231,20 @@ def tanh(x):
 # ---------------------------------------------------------------------------
 
 def _check_axis(x, axis, name="axis"):
-    if not isinstance(axis, int) or not -x.ndim <= axis < max(x.ndim, 1):
+    size = max(x.ndim, 1)  # a 0-d x counts as one entry on axis -1 or 0, as in PyTorch
+    if not isinstance(axis, int) or not -size <= axis < size:
         raise ValueError(
             f"{name}={axis} is out of range for x of shape {tuple(x.shape)} ({x.ndim}-D)"
         )
+
+
+def _on_vector(fn, xp, *arrays):
+    """``fn(*arrays)`` where ``arrays`` are 0-d: run on (1,) views, return a 0-d result.
+
+    PyTorch treats a 0-d input of softmax as a vector of one entry; NumPy has
+    no axis -1 or 0 on a 0-d array, so we add that axis and remove it again.
+    """
+    return xp.reshape(fn(*(xp.reshape(xp.asarray(a), (1,)) for a in arrays)), ())
 
 
 def softmax_forward(x, axis: int = -1):
@@ -178,10 +257,18 @@ def softmax_forward(x, axis: int = -1):
     Backward: :math:`dx = s \odot (dout - \sum_j dout_j s_j)`.
 
     ``axis`` plays the role of PyTorch's ``dim`` (default: the last axis).
+    As in PyTorch, a 0-d ``x`` is a vector of one entry (``axis`` -1 or 0):
+    its softmax is 1 and its gradient 0.
+
+    Shape: ``x`` (*), any shape; returns (*), the shape of ``x``, each slice
+    along ``axis`` summing to 1.
     """
     check_array(x, "x")
     _check_axis(x, axis)
     xp = namespace(x)
+    if x.ndim == 0:
+        out = _on_vector(lambda v: softmax_forward(v, axis)[0], xp, x)
+        return out, (out, axis)
     shifted = x - xp.max(x, axis=axis, keepdims=True)
     e = xp.exp(shifted)
     out = e / xp.sum(e, axis=axis, keepdims=True)
@@ -189,12 +276,30 @@ def softmax_forward(x, axis: int = -1):
 
 
 def softmax_backward(dout, cache):
+    r"""Gradient of :func:`softmax_forward` for ``x``.
+
+    :math:`dx = s \odot (dout - \sum_j dout_j s_j)`, the sum taken along
+    ``axis`` (the Jacobian-vector product of :math:`\partial s_i/\partial x_j
+    = s_i(\delta_{ij} - s_j)`); ``s`` is the softmax output kept in ``cache``.
+
+    Shape: ``dout`` (*), the shape of the output; returns ``dx`` (*), the
+    shape of ``x``.
+    """
     out, axis = cache
+    if out.ndim == 0:
+        return _on_vector(lambda d, s: softmax_backward(d, (s, axis)), namespace(out), dout, out)
     xp = namespace(dout)
     return out * (dout - xp.sum(dout * out, axis=axis, keepdims=True))
 
 
 def softmax(x, axis: int = -1):
+    """Softmax of ``x`` along ``axis``: non-negative entries summing to 1 on each slice.
+
+    Returns the output of :func:`softmax_forward` (formula, stability, 0-d
+    inputs) without the cache.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return softmax_forward(x, axis)[0]
 
 
@@ -207,22 +312,48 @@ def log_softmax_forward(x, axis: int = -1):
     ``-inf``.
 
     Backward: :math:`dx = dout - \mathrm{softmax}(x) \sum_j dout_j`.
+
+    As in PyTorch, a 0-d ``x`` is a vector of one entry (``axis`` -1 or 0):
+    its log-softmax is 0 and its gradient 0.
+
+    Shape: ``x`` (*), any shape; returns (*), the shape of ``x``.
     """
     check_array(x, "x")
     _check_axis(x, axis)
     xp = namespace(x)
+    if x.ndim == 0:
+        out = _on_vector(lambda v: log_softmax_forward(v, axis)[0], xp, x)
+        return out, (out, axis)
     shifted = x - xp.max(x, axis=axis, keepdims=True)
     out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
     return out, (out, axis)
 
 
 def log_softmax_backward(dout, cache):
+    r"""Gradient of :func:`log_softmax_forward` for ``x``.
+
+    :math:`dx = dout - \mathrm{softmax}(x) \sum_j dout_j`, the sum taken along
+    ``axis``; :math:`\mathrm{softmax}(x) = e^{\text{out}}` is recovered from
+    the log-softmax output kept in ``cache``.
+
+    Shape: ``dout`` (*), the shape of the output; returns ``dx`` (*), the
+    shape of ``x``.
+    """
     out, axis = cache
+    if out.ndim == 0:
+        return _on_vector(lambda d, lp: log_softmax_backward(d, (lp, axis)), namespace(out), dout, out)
     xp = namespace(dout)
     return dout - xp.exp(out) * xp.sum(dout, axis=axis, keepdims=True)
 
 
 def log_softmax(x, axis: int = -1):
+    """Log-softmax of ``x`` along ``axis``: the log of :func:`softmax`, computed stably.
+
+    Returns the output of :func:`log_softmax_forward` (formula, stability,
+    0-d inputs) without the cache.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return log_softmax_forward(x, axis)[0]
 
 
@@ -242,11 +373,25 @@ def swish_forward(x, beta: float = 1.0):
 
 
 def swish_backward(dout, cache):
+    r"""Gradient of :func:`swish_forward` for ``x`` (``beta`` is fixed, it gets none).
+
+    :math:`dx = dout \cdot \left(\sigma(\beta x) + \beta x\,\sigma(\beta x)(1 - \sigma(\beta x))\right)`,
+    with ``x``, :math:`\sigma(\beta x)` and β kept in ``cache``.
+
+    Shape: ``dout`` (*), the shape of the output; returns ``dx`` (*), the
+    shape of ``x``.
+    """
     x, s, beta = cache
     return dout * (s + beta * x * s * (1.0 - s))
 
 
 def swish(x, beta: float = 1.0):
+    r"""Swish of ``x``: :math:`x\,\sigma(\beta x)`.
+
+    See :func:`swish_forward` for the formula and derivative; ``beta=1`` is SiLU.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return swish_forward(x, beta)[0]
 
 
@@ -255,10 +400,25 @@ def silu_forward(x):
     return swish_forward(x, 1.0)
 
 
-silu_backward = swish_backward
+def silu_backward(dout, cache):
+    r"""Gradient of :func:`silu_forward`: the Swish gradient with :math:`\beta = 1`.
+
+    :math:`dx = dout \cdot \left(\sigma(x) + x\,\sigma(x)(1 - \sigma(x))\right)`.
+
+    Shape: ``dout`` (*), the shape of the output; returns ``dx`` (*), the
+    shape of ``x``.
+    """
+    return swish_backward(dout, cache)
 
 
 def silu(x):
+    r"""SiLU of ``x``: :math:`x\,\sigma(x)` (``torch.nn.functional.silu``).
+
+    See :func:`silu_forward` (and :func:`swish_forward`, of which it is the
+    case :math:`\beta = 1`) for the formula and derivative.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return swish_forward(x, 1.0)[0]
 
 
@@ -290,6 +450,17 @@ def gelu_forward(x, approximate: str = "none"):
 
 
 def gelu_backward(dout, cache):
+    r"""Gradient of :func:`gelu_forward`.
+
+    * ``approximate="none"``: :math:`dx = dout \cdot (\Phi(x) + x\,\varphi(x))`,
+      with :math:`\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}`.
+    * ``approximate="tanh"``: with :math:`u = \sqrt{2/\pi}(x + 0.044715 x^3)`,
+      :math:`t = \tanh(u)` and :math:`u' = \sqrt{2/\pi}(1 + 3 \cdot 0.044715 x^2)`,
+      :math:`dx = dout \cdot \left(\tfrac12(1 + t) + \tfrac12 x (1 - t^2)\,u'\right)`.
+
+    Shape: ``dout`` (*), the shape of the output; returns ``dx`` (*), the
+    shape of ``x``.
+    """
     x, aux, approximate = cache
     xp = namespace(dout)
     if approximate == "none":
@@ -301,6 +472,12 @@ def gelu_backward(dout, cache):
 
 
 def gelu(x, approximate: str = "none"):
+    r"""GELU of ``x``: :math:`x\,\Phi(x)`, exact or with the tanh approximation.
+
+    See :func:`gelu_forward` for both formulas and the ``approximate`` option.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return gelu_forward(x, approximate)[0]
 
 
@@ -314,7 +491,7 @@ def _prelu_weight_view(x, weight):
     xp = namespace(x, weight)
     n = weight.shape[0]
     if n == 1:
-        return weight
+        return xp.reshape(weight, ())  # broadcasts against x of any shape, 0-d included
     if x.ndim < 2 or x.shape[1] != n:
         raise ValueError(
             f"weight has {n} slopes, so x needs {n} channels on axis 1; "
@@ -342,6 +519,18 @@ def prelu_forward(x, weight):
 
 
 def prelu_backward(dout, cache):
+    r"""Gradients of :func:`prelu_forward`: ``(dx, dweight)``.
+
+    * :math:`dx = dout` where :math:`x > 0`, :math:`a\,dout` elsewhere (the
+      slope of the entry's channel).
+    * :math:`da = \sum dout \cdot x` over the entries with :math:`x \le 0`:
+      over every entry for one shared slope, over every axis but the channel
+      axis 1 for one slope per channel.
+
+    Shape: ``dout`` (N, C, *) (or (*) for one slope), the shape of ``x``;
+    returns ``dx`` with the shape of ``x`` and ``dweight`` (1,) or (C,), the
+    shape of ``weight``.
+    """
     x, weight, w = cache
     xp = namespace(dout)
     positive = x > 0
@@ -356,6 +545,13 @@ def prelu_backward(dout, cache):
 
 
 def prelu(x, weight):
+    """PReLU of ``x``: ``x`` where positive, ``weight * x`` elsewhere (per channel when ``weight`` is (C,)).
+
+    See :func:`prelu_forward` for the formula and the channel convention.
+
+    Shape: x (N, C, *) with weight (C,), or x of any shape (0-d too) with
+    weight (1,); returns the shape of x.
+    """
     return prelu_forward(x, weight)[0]
 
 
@@ -369,10 +565,18 @@ def step_derivative(x):
 
 
 def relu_derivative(x):
+    """:math:`f'(x)` of ReLU: 1 where :math:`x > 0`, else 0 (0 at the kink :math:`x = 0`, as PyTorch).
+
+    Shape: x (*), returns (*), same as x.
+    """
     return relu_backward(_ones_like(x), relu_forward(x)[1])
 
 
 def leaky_relu_derivative(x, negative_slope: float = 0.01):
+    """:math:`f'(x)` of LeakyReLU: 1 where :math:`x > 0`, else ``negative_slope`` (also at 0).
+
+    Shape: x (*), returns (*), same as x.
+    """
     return leaky_relu_backward(_ones_like(x), leaky_relu_forward(x, negative_slope)[1])
 
 
@@ -382,14 +586,26 @@ def sigmoid_derivative(x):
 
 
 def tanh_derivative(x):
+    r""":math:`\tanh'(x) = 1 - \tanh^2(x)`: at most 1 (at 0), near 0 once :math:`|x|` is large.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return tanh_backward(_ones_like(x), tanh_forward(x)[1])
 
 
 def swish_derivative(x, beta: float = 1.0):
+    r""":math:`f'(x) = \sigma(\beta x) + \beta x\,\sigma(\beta x)(1 - \sigma(\beta x))` of Swish.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return swish_backward(_ones_like(x), swish_forward(x, beta)[1])
 
 
 def gelu_derivative(x, approximate: str = "none"):
+    r""":math:`f'(x)` of GELU: :math:`\Phi(x) + x\,\varphi(x)` (exact), or the tanh form's derivative.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return gelu_backward(_ones_like(x), gelu_forward(x, approximate)[1])
 
 

@@ -143,14 +143,30 @@ def xavier_uniform_(target, gain: float = 1.0, rng=None):
 
 
 def xavier_normal_(target, gain: float = 1.0, rng=None):
+    r"""Fill ``target`` (a Parameter, array or tensor) in place; see :func:`xavier_normal`.
+
+    Draws :math:`N(0, \text{std}^2)` with
+    :math:`\text{std} = \text{gain}\sqrt{2/(\text{fan\_in}+\text{fan\_out})}` for the
+    shape of ``target`` and keeps its kind, dtype and device. Returns ``target``.
+    """
     return _fill_(target, xavier_normal(tuple(_shape(target)), gain, rng))
 
 
 def kaiming_uniform_(target, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None):
+    r"""Fill ``target`` (a Parameter, array or tensor) in place; see :func:`kaiming_uniform`.
+
+    Draws :math:`U(-b, b)` with :math:`b = \sqrt3\,\text{gain}/\sqrt{\text{fan}}` for the
+    shape of ``target`` and keeps its kind, dtype and device. Returns ``target``.
+    """
     return _fill_(target, kaiming_uniform(tuple(_shape(target)), a, mode, nonlinearity, rng))
 
 
 def kaiming_normal_(target, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None):
+    r"""Fill ``target`` (a Parameter, array or tensor) in place; see :func:`kaiming_normal`.
+
+    Draws :math:`N(0, \text{std}^2)` with :math:`\text{std} = \text{gain}/\sqrt{\text{fan}}` for the
+    shape of ``target`` and keeps its kind, dtype and device. Returns ``target``.
+    """
     return _fill_(target, kaiming_normal(tuple(_shape(target)), a, mode, nonlinearity, rng))
 
 

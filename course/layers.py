@@ -68,6 +68,15 @@ def linear_forward(x, weight, bias=None):
 
 
 def linear_backward(dout, cache):
+    r"""Gradients of :func:`linear_forward`: ``(dx, dweight, dbias)``.
+
+    :math:`dx = dout\,W`, :math:`dW = dout^\top x` and :math:`db = \sum_n dout_n`,
+    where every leading axis of (*, F) counts as batch (it is summed over in
+    ``dW`` and ``db``). ``dbias`` is None when the forward had no bias.
+
+    Shape: ``dout`` (N, F) or (*, F); returns ``dx`` (N, D) or (*, D),
+    ``dweight`` (F, D), ``dbias`` (F,) or None.
+    """
     x, weight, has_bias = cache
     xp = namespace(dout)
     dx = xp.matmul(dout, weight)
@@ -79,6 +88,12 @@ def linear_backward(dout, cache):
 
 
 def linear(x, weight, bias=None):
+    r"""The dense layer :math:`x W^\top + b` (``F.linear``).
+
+    See :func:`linear_forward` for the formula, the weight layout and the checks.
+
+    Shape: x (N, D) or (*, D), weight (F, D), bias (F,) or None -> (N, F) or (*, F).
+    """
     return linear_forward(x, weight, bias)[0]
 
 
@@ -179,6 +194,21 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
 
 
 def conv2d_backward(dout, cache):
+    r"""Gradients of :func:`conv2d_forward`: ``(dx, dweight, dbias)``.
+
+    With :math:`\tilde x` the zero-padded input, stride s and padding p:
+
+    * :math:`db_f = \sum_{n,i,j} dout_{n,f,i,j}`;
+    * :math:`dW_{f,c,u,v} = \sum_{n,i,j} dout_{n,f,i,j}\,\tilde x_{n,c,s i+u,\,s j+v}`;
+    * :math:`dx_{n,c,a,b}` adds :math:`\sum_f W_{f,c,u,v}\,dout_{n,f,i,j}` over every
+      window (i, j) and offset (u, v) with :math:`s i+u-p = a`, :math:`s j+v-p = b`
+      (a transposed convolution; what fell on the padding is dropped).
+
+    ``dbias`` is None when the forward had no bias.
+
+    Shape: ``dout`` (N, F, OH, OW); returns ``dx`` (N, C, H, W), ``dweight``
+    (F, C, KH, KW), ``dbias`` (F,) or None.
+    """
     cols, weight, has_bias, shape_pad, (kh, kw, sh, sw, ph, pw, oh, ow) = cache
     xp = namespace(dout)
     n, f = dout.shape[:2]
@@ -193,6 +223,13 @@ def conv2d_backward(dout, cache):
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
+    r"""2-D convolution (cross-correlation) of ``x`` with ``weight`` (``F.conv2d``).
+
+    See :func:`conv2d_forward` for the formula, padding and stride.
+
+    Shape: x (N, C, H, W), weight (F, C, KH, KW), bias (F,) or None ->
+    (N, F, OH, OW), :math:`OH = \lfloor (H + 2p - KH)/s \rfloor + 1` (OW likewise).
+    """
     return conv2d_forward(x, weight, bias, stride, padding)[0]
 
 
@@ -230,6 +267,14 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0):
 
 
 def max_pool2d_backward(dout, cache):
+    """Gradient of :func:`max_pool2d_forward` for ``x``.
+
+    Each :math:`dout_{n,c,i,j}` goes to the position of its window's maximum
+    (the first one on ties) and nowhere else; where windows overlap, the
+    contributions add up. Gradients that land on the padding are dropped.
+
+    Shape: ``dout`` (N, C, OH, OW); returns ``dx`` (N, C, H, W), the shape of ``x``.
+    """
     idx, shape_pad, (kh, kw, sh, sw, ph, pw, oh, ow) = cache
     xp = namespace(dout)
     offsets = xp.arange(kh * kw, device=device(dout))[:, None, None]
@@ -239,6 +284,12 @@ def max_pool2d_backward(dout, cache):
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
+    r"""Max pooling of ``x``: the largest value of each window (``F.max_pool2d``).
+
+    See :func:`max_pool2d_forward` for stride, padding and ties.
+
+    Shape: x (N, C, H, W) -> (N, C, OH, OW), :math:`OH = \lfloor (H + 2p - KH)/s \rfloor + 1`.
+    """
     return max_pool2d_forward(x, kernel_size, stride, padding)[0]
 
 
@@ -258,6 +309,14 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
 
 
 def avg_pool2d_backward(dout, cache):
+    r"""Gradient of :func:`avg_pool2d_forward` for ``x``.
+
+    Each :math:`dout_{n,c,i,j}` is spread evenly, :math:`dout_{n,c,i,j}/(KH \cdot KW)`
+    to every entry of its window; where windows overlap, the shares add up.
+    Shares that land on the padding are dropped.
+
+    Shape: ``dout`` (N, C, OH, OW); returns ``dx`` (N, C, H, W), the shape of ``x``.
+    """
     shape_pad, (kh, kw, sh, sw, ph, pw, oh, ow) = cache
     xp = namespace(dout)
     share = dout[:, :, None] / (kh * kw)
@@ -266,6 +325,12 @@ def avg_pool2d_backward(dout, cache):
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    r"""Average pooling of ``x``: the mean of each window, padding counted (``F.avg_pool2d``).
+
+    See :func:`avg_pool2d_forward` for stride and padding.
+
+    Shape: x (N, C, H, W) -> (N, C, OH, OW), :math:`OH = \lfloor (H + 2p - KH)/s \rfloor + 1`.
+    """
     return avg_pool2d_forward(x, kernel_size, stride, padding)[0]
 
 
@@ -325,6 +390,23 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, batch_f
 
 
 def rnn_backward(dout, cache):
+    r"""Gradients of :func:`rnn_forward` (backpropagation through time).
+
+    Returns ``(dx, dh0, dweight_ih, dweight_hh, dbias_ih, dbias_hh)``. With
+    :math:`h_t = \tanh(a_t)`, going from the last step T back to the first:
+    :math:`dh_t = dout_t + da_{t+1} W_{hh}` (no second term at t = T),
+    :math:`da_t = dh_t \odot (1 - h_t^2)`, and then
+    :math:`dx_t = da_t W_{ih}`, :math:`dW_{ih} = \sum_t da_t^\top x_t`,
+    :math:`dW_{hh} = \sum_t da_t^\top h_{t-1}`,
+    :math:`db_{ih} = db_{hh} = \sum_{t,n} da_{t,n}`, :math:`dh_0 = da_1 W_{hh}`.
+    A bias that was None gets None; ``dh0`` is always returned, also when
+    ``h0`` was None (zeros) or given as (1, N, H).
+
+    Shape: ``dout`` (T, N, H) -- the gradient of every hidden state -- or
+    (N, T, H) with ``batch_first=True``; returns ``dx`` (T, N, D) (or
+    (N, T, D)), ``dh0`` (N, H), ``dweight_ih`` (H, D), ``dweight_hh`` (H, H),
+    ``dbias_ih`` (H,) or None, ``dbias_hh`` (H,) or None.
+    """
     x, h0, out, weight_ih, weight_hh, has_bih, has_bhh, batch_first = cache
     xp = namespace(dout)
     if batch_first:
@@ -352,6 +434,14 @@ def rnn_backward(dout, cache):
 
 
 def rnn(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, batch_first=False):
+    """Every hidden state of a one-layer tanh RNN run over the sequence ``x``.
+
+    See :func:`rnn_forward` for the recurrence and the arguments.
+
+    Shape: x (T, N, D) (or (N, T, D) with ``batch_first=True``), h0 (N, H),
+    (1, N, H) or None, weight_ih (H, D), weight_hh (H, H), biases (H,) or
+    None -> (T, N, H) (or (N, T, H)).
+    """
     return rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first)[0]
 
 
@@ -411,6 +501,15 @@ def dropout_forward(x, p: float = 0.5, training: bool = True, generator=None, ma
 
 
 def dropout_backward(dout, cache):
+    r"""Gradient of :func:`dropout_forward` for ``x``.
+
+    :math:`dx = dout \odot m / (1 - p)` with the same mask m of kept units as
+    the forward: dropped units get no gradient, kept ones the same scale as
+    their output. When the forward was the identity (``training=False`` or
+    ``p=0``), :math:`dx = dout`; with ``p=1`` it is all zeros.
+
+    Shape: ``dout`` (*), the shape of ``x``; returns ``dx`` (*), the shape of ``x``.
+    """
     keep, scale = cache
     if keep is None:
         return dout
@@ -419,6 +518,12 @@ def dropout_backward(dout, cache):
 
 
 def dropout(x, p: float = 0.5, training: bool = True, generator=None, mask=None):
+    """Inverted dropout of ``x``: units zeroed with probability ``p``, the rest scaled by :math:`1/(1-p)`.
+
+    See :func:`dropout_forward` for evaluation mode and reproducible masks.
+
+    Shape: x (*), returns (*), same as x.
+    """
     return dropout_forward(x, p, training, generator, mask)[0]
 
 
@@ -486,6 +591,27 @@ def batch_norm_forward(x, running_mean=None, running_var=None, weight=None, bias
 
 
 def batch_norm_backward(dout, cache):
+    r"""Gradients of :func:`batch_norm_forward`: ``(dx, dweight, dbias)``.
+
+    Sums run over every axis but the channel axis 1, m values per channel
+    (m = N, N L or N H W); :math:`\hat x` and :math:`1/\sqrt{\sigma^2 + \epsilon}`
+    come from the cache, and :math:`g = \gamma \odot dout` (just ``dout``
+    without a weight):
+
+    * :math:`d\beta = \sum dout`, :math:`d\gamma = \sum dout \odot \hat x`
+      (None when the forward had no bias / weight);
+    * training: :math:`dx = \frac{1}{m\sqrt{\sigma_B^2 + \epsilon}}
+      \left(m\,g - \sum g - \hat x \sum g \odot \hat x\right)`, since the batch
+      mean and variance depend on x;
+    * evaluation: :math:`dx = g / \sqrt{r_{var} + \epsilon}`, the running
+      statistics being constants.
+
+    The running statistics get no gradient.
+
+    Shape: ``dout`` (N, C), (N, C, L) or (N, C, H, W), the shape of ``x``;
+    returns ``dx`` with the shape of ``x``, ``dweight`` (C,) or None,
+    ``dbias`` (C,) or None.
+    """
     xhat, inv_std, weight, has_bias, training, axes, bshape, m = cache
     xp = namespace(dout)
     dbias = xp.sum(dout, axis=axes) if has_bias else None
@@ -502,6 +628,13 @@ def batch_norm_backward(dout, cache):
 
 def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5):
+    r"""Batch normalization of ``x`` per channel, then :math:`\gamma \hat x + \beta` (``F.batch_norm``).
+
+    See :func:`batch_norm_forward` for training vs evaluation and the running statistics.
+
+    Shape: x (N, C), (N, C, L) or (N, C, H, W), running_mean, running_var,
+    weight, bias (C,) or None -> the shape of x.
+    """
     return batch_norm_forward(x, running_mean, running_var, weight, bias, training, momentum, eps)[0]
 
 
@@ -534,6 +667,14 @@ def embedding_forward(indices, weight, padding_idx=None):
 
 
 def embedding_backward(dout, cache):
+    r"""Gradient of :func:`embedding_forward` for ``weight`` (indices get none).
+
+    :math:`dW_v = \sum_{k:\ \text{indices}_k = v} dout_k`: every row collects
+    the gradients of all positions that looked it up, 0 for rows never used;
+    the ``padding_idx`` row is set to 0, as in PyTorch.
+
+    Shape: ``dout`` (*, E), the shape of the output; returns ``dweight`` (V, E).
+    """
     flat, v, padding_idx = cache
     xp = namespace(dout)
     d2 = xp.reshape(dout, (-1, dout.shape[-1]))
@@ -546,6 +687,12 @@ def embedding_backward(dout, cache):
 
 
 def embedding(indices, weight, padding_idx=None):
+    """Rows of ``weight`` picked by ``indices`` (``F.embedding``).
+
+    See :func:`embedding_forward` for the checks and ``padding_idx``.
+
+    Shape: indices (*) integers, weight (V, E) -> (*, E).
+    """
     return embedding_forward(indices, weight, padding_idx)[0]
 
 
@@ -600,6 +747,17 @@ def scaled_dot_product_attention_forward(query, key, value, attn_mask=None,
 
 
 def scaled_dot_product_attention_backward(dout, cache):
+    r"""Gradients of :func:`scaled_dot_product_attention_forward`: ``(dquery, dkey, dvalue)``.
+
+    With :math:`A = \mathrm{softmax}(Q K^\top s + M)` from the cache:
+    :math:`dV = A^\top dout`, :math:`dA = dout\,V^\top`,
+    :math:`dS_{ij} = s\,A_{ij}\,(dA_{ij} - \textstyle\sum_k dA_{ik} A_{ik})` (the
+    softmax backward along the key axis, times the scale),
+    :math:`dQ = dS\,K` and :math:`dK = dS^\top Q`. The mask gets no gradient.
+
+    Shape: ``dout`` (*, L, Ev); returns ``dquery`` (*, L, E), ``dkey``
+    (*, S, E), ``dvalue`` (*, S, Ev).
+    """
     query, key, value, attn, scache, s = cache
     xp = namespace(dout)
     dvalue = xp.matmul(xp.matrix_transpose(attn), dout)
@@ -611,6 +769,13 @@ def scaled_dot_product_attention_backward(dout, cache):
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=False, scale=None):
+    r"""Attention output :math:`\mathrm{softmax}(Q K^\top s + M)\,V` (``F.scaled_dot_product_attention``).
+
+    See :func:`scaled_dot_product_attention_forward` for the scale and the masks.
+
+    Shape: query (*, L, E), key (*, S, E), value (*, S, Ev), attn_mask
+    broadcastable to (*, L, S) or None -> (*, L, Ev).
+    """
     return scaled_dot_product_attention_forward(query, key, value, attn_mask, is_causal, scale)[0]
 
 
@@ -640,9 +805,24 @@ def flatten_forward(x, start_dim: int = 1, end_dim: int = -1):
 
 
 def flatten_backward(dout, cache):
+    r"""Gradient of :func:`flatten_forward`: ``dout`` reshaped back to the shape of ``x``.
+
+    :math:`dx = \mathrm{reshape}(dout, \text{shape of } x)`; flattening only
+    moves entries, so each gradient entry goes back to its original place.
+
+    Shape: ``dout`` (N, C*H*W) for the default axes (in general, the output
+    shape); returns ``dx`` (N, C, H, W), the shape of ``x``.
+    """
     (shape,) = cache
     return namespace(dout).reshape(dout, shape)
 
 
 def flatten(x, start_dim: int = 1, end_dim: int = -1):
+    """``x`` with axes ``start_dim..end_dim`` merged into one (``torch.flatten``).
+
+    See :func:`flatten_forward` for the defaults.
+
+    Shape: x (N, C, H, W) -> (N, C*H*W) with the defaults; in general the
+    axes start_dim..end_dim are replaced by their product.
+    """
     return flatten_forward(x, start_dim, end_dim)[0]

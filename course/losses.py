@@ -1,8 +1,9 @@
 r"""Loss functions and their gradients with respect to the predictions.
 
 Each loss ``L`` comes as ``L(pred, target, ...)``, ``L_forward(...) -> (loss, cache)``
-and ``L_backward(dout=1.0, cache) -> dpred`` (the gradient for the predictions
-only; targets are data, not parameters).
+and ``L_backward(dout, cache) -> dpred`` (the gradient for the predictions
+only; targets are data, not parameters). Pass ``dout=1.0`` for the gradient
+of the loss itself.
 
 ``reduction`` is ``"mean"`` (default, as in PyTorch), ``"sum"`` or ``"none"``.
 With ``"mean"`` the loss is averaged over every element (MSE, MAE, BCE) or
@@ -86,10 +87,28 @@ def mse_forward(pred, target, reduction: str = "mean"):
     )
 
 
-mse_backward = _elementwise_loss_backward
+def mse_backward(dout, cache):
+    r"""Gradient of :func:`mse_forward` for ``pred``.
+
+    :math:`d\hat y_i = dout \cdot 2(\hat y_i - y_i)/N` for ``reduction="mean"``
+    (N = number of elements of ``pred``), :math:`dout \cdot 2(\hat y_i - y_i)`
+    for ``"sum"``, and :math:`dout_i \cdot 2(\hat y_i - y_i)` for ``"none"``.
+
+    Shape: ``dout`` is the upstream gradient of the loss: a number or shape ()
+    for ``"mean"`` / ``"sum"`` (1.0 for the loss itself), the shape of
+    ``pred`` (*) for ``"none"``. Returns ``dpred`` (*), the shape of ``pred``.
+    """
+    return _elementwise_loss_backward(dout, cache)
 
 
 def mse(pred, target, reduction: str = "mean"):
+    """The mean squared error between ``pred`` and ``target`` (``F.mse_loss``).
+
+    See :func:`mse_forward` for the formula and :func:`mse_backward` for the gradient.
+
+    Shape: pred (*), target (*), same shape -> () for ``reduction="mean"`` or
+    ``"sum"``, (*) for ``"none"``.
+    """
     return mse_forward(pred, target, reduction)[0]
 
 
@@ -107,10 +126,29 @@ def mae_forward(pred, target, reduction: str = "mean"):
     )
 
 
-mae_backward = _elementwise_loss_backward
+def mae_backward(dout, cache):
+    r"""Gradient of :func:`mae_forward` for ``pred``.
+
+    :math:`d\hat y_i = dout \cdot \mathrm{sign}(\hat y_i - y_i)/N` for
+    ``reduction="mean"`` (N = number of elements), without the :math:`1/N`
+    for ``"sum"``, with :math:`dout_i` per element for ``"none"``; 0 where
+    :math:`\hat y_i = y_i` (as PyTorch).
+
+    Shape: ``dout`` is the upstream gradient of the loss: a number or shape ()
+    for ``"mean"`` / ``"sum"``, the shape of ``pred`` (*) for ``"none"``.
+    Returns ``dpred`` (*), the shape of ``pred``.
+    """
+    return _elementwise_loss_backward(dout, cache)
 
 
 def mae(pred, target, reduction: str = "mean"):
+    """The mean absolute error between ``pred`` and ``target`` (``F.l1_loss``).
+
+    See :func:`mae_forward` for the formula and :func:`mae_backward` for the gradient.
+
+    Shape: pred (*), target (*), same shape -> () for ``reduction="mean"`` or
+    ``"sum"``, (*) for ``"none"``.
+    """
     return mae_forward(pred, target, reduction)[0]
 
 
@@ -196,24 +234,40 @@ def cross_entropy_forward(logits, target, reduction: str = "mean",
     logp, _ = log_softmax_forward(z, axis=-1)
     per_row = -xp.sum(q * logp, axis=-1)
     if squeeze and reduction == "none":
-        per_row = per_row[0]
+        per_row = xp.reshape(per_row, ())  # a 0-d array, not a NumPy scalar
     return _reduce(per_row, reduction, n), (logp, q, reduction, n, squeeze)
 
 
 def cross_entropy_backward(dout, cache):
+    r"""Gradient of :func:`cross_entropy_forward` for ``logits``.
+
+    :math:`dz_n = \left(\mathrm{softmax}(z_n) \textstyle\sum_c q_{nc} - q_n\right) \cdot dout / N`
+    for ``reduction="mean"`` (N = batch size), where :math:`q_n` is the target
+    row used by the forward (one-hot of the class, or the given probabilities,
+    after ``label_smoothing``). For targets that sum to 1 this is the familiar
+    :math:`(\mathrm{softmax}(z_n) - q_n)/N`. ``"sum"`` drops the :math:`1/N`;
+    ``"none"`` multiplies row n by :math:`dout_n`.
+
+    Shape: ``dout`` is the upstream gradient of the loss: a number or shape ()
+    for ``"mean"`` / ``"sum"``, (N,) for ``"none"`` (shape () when ``logits``
+    was (C,)). Returns ``dlogits`` (N, C), or (C,), the shape of ``logits``.
+    """
     logp, q, reduction, n, squeeze = cache
     xp = namespace(logp)
     # sum of q per row is 1 for valid targets; keep it general for soft targets
     g = xp.exp(logp) * xp.sum(q, axis=-1, keepdims=True) - q
-    if reduction == "none":
-        d = dout if not squeeze else dout[None]
-        g = g * d[:, None]
-    else:
-        g = g * (dout * _scale(reduction, n))
-    return g[0] if squeeze else g
+    return _rows_backward(g, dout, reduction, n, squeeze)
 
 
 def cross_entropy(logits, target, reduction: str = "mean", label_smoothing: float = 0.0):
+    """Cross-entropy between raw scores ``logits`` and the targets (``F.cross_entropy``).
+
+    See :func:`cross_entropy_forward` for the formula, label smoothing and stability.
+
+    Shape: logits (N, C) or (C,), target (N,) integer classes or (N, C)
+    probabilities -> () for ``reduction="mean"`` or ``"sum"``, (N,) for
+    ``"none"`` (() for logits (C,)).
+    """
     return cross_entropy_forward(logits, target, reduction, label_smoothing)[0]
 
 
@@ -222,26 +276,44 @@ def nll_loss_forward(log_probs, target, reduction: str = "mean"):
 
     ``cross_entropy(z, y) == nll_loss(log_softmax(z), y)``.
     Gradient: :math:`-1/N` at each target entry, 0 elsewhere.
-    Shape: ``log_probs`` (N, C); ``target`` (N,) integers.
+    Shape: ``log_probs`` (N, C) or (C,); ``target`` (N,) integers (or one, for (C,)).
     """
     _check_reduction(reduction)
     check_array(target, "target")
     xp = namespace(log_probs, target)
     if not xp.isdtype(target.dtype, "integral"):
         raise TypeError(f"nll_loss needs integer class indices as target, got dtype {target.dtype}")
+    squeeze = log_probs.ndim == 1
     lp, q, n, _ = _class_targets(log_probs, target, "log_probs")
     per_row = -xp.sum(q * lp, axis=-1)
-    return _reduce(per_row, reduction, n), (q, reduction, n)
+    if squeeze and reduction == "none":
+        per_row = xp.reshape(per_row, ())
+    return _reduce(per_row, reduction, n), (q, reduction, n, squeeze)
 
 
 def nll_loss_backward(dout, cache):
-    q, reduction, n = cache
-    if reduction == "none":
-        return -q * dout[:, None]
-    return -q * (dout * _scale(reduction, n))
+    r"""Gradient of :func:`nll_loss_forward` for ``log_probs``.
+
+    :math:`d\log p_{nc} = -dout/N` at the target entry :math:`c = y_n` and 0
+    elsewhere for ``reduction="mean"`` (N = batch size); ``"sum"`` drops the
+    :math:`1/N`; ``"none"`` gives :math:`-dout_n` in row n.
+
+    Shape: ``dout`` is the upstream gradient of the loss: a number or shape ()
+    for ``"mean"`` / ``"sum"``, (N,) for ``"none"`` (() for a single row).
+    Returns ``dlog_probs`` (N, C) or (C,), the shape of ``log_probs``.
+    """
+    q, reduction, n, squeeze = cache
+    return _rows_backward(-q, dout, reduction, n, squeeze)
 
 
 def nll_loss(log_probs, target, reduction: str = "mean"):
+    """Negative log-likelihood of the target classes given log-probabilities (``F.nll_loss``).
+
+    See :func:`nll_loss_forward` for the formula.
+
+    Shape: log_probs (N, C) or (C,), target (N,) integers -> () for
+    ``reduction="mean"`` or ``"sum"``, (N,) for ``"none"``.
+    """
     return nll_loss_forward(log_probs, target, reduction)[0]
 
 
@@ -256,22 +328,55 @@ def cross_entropy_from_probs_forward(probs, target, reduction: str = "mean",
     """
     _check_reduction(reduction)
     xp = namespace(probs, target)
+    check_array(probs, "probs")
+    squeeze = probs.ndim == 1
     p, q, n, _ = _class_targets(probs, target, "probs")
     clipped = xp.clip(p, eps, None)
     per_row = -xp.sum(q * xp.log(clipped), axis=-1)
-    return _reduce(per_row, reduction, n), (p, q, eps, reduction, n)
+    if squeeze and reduction == "none":
+        per_row = xp.reshape(per_row, ())
+    return _reduce(per_row, reduction, n), (p, q, eps, reduction, n, squeeze)
 
 
 def cross_entropy_from_probs_backward(dout, cache):
-    p, q, eps, reduction, n = cache
+    r"""Gradient of :func:`cross_entropy_from_probs_forward` for ``probs``.
+
+    :math:`dp_{nc} = -q_{nc} / p_{nc} \cdot dout / N` for ``reduction="mean"``
+    (N = batch size; :math:`q_n` the one-hot target row, or the given target
+    probabilities), and 0 wherever :math:`p_{nc} \le \varepsilon` (there the
+    forward clipped the probability to ``eps``). ``"sum"`` drops the
+    :math:`1/N`; ``"none"`` multiplies row n by :math:`dout_n`.
+
+    Shape: ``dout`` is the upstream gradient of the loss: a number or shape ()
+    for ``"mean"`` / ``"sum"``, (N,) for ``"none"`` (() for a single row).
+    Returns ``dprobs`` (N, C) or (C,), the shape of ``probs``.
+    """
+    p, q, eps, reduction, n, squeeze = cache
     xp = namespace(p)
     g = xp.where(p > eps, -q / xp.where(p > eps, p, xp.ones_like(p)), xp.zeros_like(p))
+    return _rows_backward(g, dout, reduction, n, squeeze)
+
+
+def _rows_backward(g, dout, reduction, n, squeeze):
+    """Scale per-row gradients ``g`` (N, C) by ``dout``; back to (C,) for a single row of scores."""
+    xp = namespace(g)
     if reduction == "none":
-        return g * dout[:, None]
-    return g * (dout * _scale(reduction, n))
+        d = xp.reshape(xp.asarray(dout), (1,)) if squeeze else dout
+        g = g * d[:, None]
+    else:
+        g = g * (dout * _scale(reduction, n))
+    return g[0] if squeeze else g
 
 
 def cross_entropy_from_probs(probs, target, reduction: str = "mean", eps: float = 1e-12):
+    """Cross-entropy computed from probabilities (the textbook form, clipped at ``eps``).
+
+    See :func:`cross_entropy_from_probs_forward` for the formula and why
+    :func:`cross_entropy` on logits is preferred.
+
+    Shape: probs (N, C) or (C,), target (N,) integer classes or (N, C) probabilities
+    -> () for ``reduction="mean"`` or ``"sum"``, (N,) for ``"none"``.
+    """
     return cross_entropy_from_probs_forward(probs, target, reduction, eps)[0]
 
 
@@ -310,6 +415,16 @@ def binary_cross_entropy_forward(probs, target, reduction: str = "mean"):
 
 
 def binary_cross_entropy_backward(dout, cache):
+    r"""Gradient of :func:`binary_cross_entropy_forward` for ``probs``.
+
+    :math:`dp_i = dout \cdot (p_i - y_i) / \max(p_i(1 - p_i), 10^{-12}) / N`
+    for ``reduction="mean"`` (N = number of elements), as in PyTorch;
+    ``"sum"`` drops the :math:`1/N`; ``"none"`` uses :math:`dout_i` per element.
+
+    Shape: ``dout`` is the upstream gradient of the loss: a number or shape ()
+    for ``"mean"`` / ``"sum"``, the shape of ``probs`` (*) for ``"none"``.
+    Returns ``dprobs`` (*), the shape of ``probs``.
+    """
     p, y, reduction, n = cache
     xp = namespace(p)
     denom = xp.clip(p * (1.0 - p), 1e-12, None)
@@ -317,6 +432,13 @@ def binary_cross_entropy_backward(dout, cache):
 
 
 def binary_cross_entropy(probs, target, reduction: str = "mean"):
+    """Binary cross-entropy between probabilities ``probs`` and targets (``F.binary_cross_entropy``).
+
+    See :func:`binary_cross_entropy_forward` for the formula and the clamping of the logs.
+
+    Shape: probs (*), target (*), same shape -> () for ``reduction="mean"``
+    or ``"sum"``, (*) for ``"none"``.
+    """
     return binary_cross_entropy_forward(probs, target, reduction)[0]
 
 
@@ -338,9 +460,26 @@ def binary_cross_entropy_with_logits_forward(logits, target, reduction: str = "m
 
 
 def binary_cross_entropy_with_logits_backward(dout, cache):
+    r"""Gradient of :func:`binary_cross_entropy_with_logits_forward` for ``logits``.
+
+    :math:`dz_i = dout \cdot (\sigma(z_i) - y_i) / N` for ``reduction="mean"``
+    (N = number of elements); ``"sum"`` drops the :math:`1/N`; ``"none"`` uses
+    :math:`dout_i` per element.
+
+    Shape: ``dout`` is the upstream gradient of the loss: a number or shape ()
+    for ``"mean"`` / ``"sum"``, the shape of ``logits`` (*) for ``"none"``.
+    Returns ``dlogits`` (*), the shape of ``logits``.
+    """
     z, y, reduction, n = cache
     return dout * (sigmoid(z) - y) * _scale(reduction, n)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean"):
+    r"""Binary cross-entropy of :math:`\sigma(z)` computed from raw scores ``logits``, stably.
+
+    See :func:`binary_cross_entropy_with_logits_forward` for the formula and stability note.
+
+    Shape: logits (*), target (*), same shape -> () for ``reduction="mean"``
+    or ``"sum"``, (*) for ``"none"``.
+    """
     return binary_cross_entropy_with_logits_forward(logits, target, reduction)[0]

@@ -108,27 +108,46 @@ class Module:
         return self._cache
 
     # -- the tree ----------------------------------------------------------------
+    def _named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """(name, module) for each direct child, named as PyTorch names it.
+
+        An attribute ``head`` holding a module gives ``"head"``; a list or
+        tuple ``encoder`` gives ``"encoder.0"``, ``"encoder.1"``, ... (like
+        ``nn.ModuleList``); a dict ``heads`` gives ``"heads.<key>"`` (like
+        ``nn.ModuleDict``). Every walk of the tree (parameters, state_dict,
+        to, train/eval, ...) goes through here.
+        """
+        for key, value in vars(self).items():
+            yield from _modules_in(key, value)
+
     def children(self) -> Iterator["Module"]:
-        for value in vars(self).values():
-            if isinstance(value, Module):
-                yield value
-            elif isinstance(value, (list, tuple)):
-                yield from (v for v in value if isinstance(v, Module))
+        """The direct child modules: attributes, and modules in list, tuple or dict attributes."""
+        for _, child in self._named_children():
+            yield child
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) pairs, named as PyTorch names them ("0.weight")."""
+        """(dotted name, parameter) pairs, named as PyTorch names them ("0.weight").
+
+        A parameter shared by two modules (tied weights) is listed once, under
+        its first name, as in PyTorch, so an optimizer updates it once per step.
+        """
+        seen = set()
         for mod_prefix, module in self._named_modules(prefix):
             for key, value in vars(module).items():
-                if isinstance(value, Parameter):
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
                     yield mod_prefix + key, value
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
 
     def modules(self) -> Iterator["Module"]:
-        yield self
-        for child in self.children():
-            yield from child.modules()
+        """This module and every descendant, each once (a module used twice is listed once)."""
+        seen = set()
+        for _, module in self._named_modules():
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield module
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
@@ -177,14 +196,10 @@ class Module:
                     setattr(module, key, _copy(state[name]))
 
     def _named_modules(self, prefix: str = ""):
+        """(prefix, module) for this module and every descendant; a prefix ends with "."."""
         yield prefix, self
-        for key, value in vars(self).items():
-            if isinstance(value, Module):
-                yield from value._named_modules(f"{prefix}{key}.")
-            elif isinstance(value, (list, tuple)):
-                for i, v in enumerate(value):
-                    if isinstance(v, Module):
-                        yield from v._named_modules(f"{prefix}{i}.")
+        for name, child in self._named_children():
+            yield from child._named_modules(f"{prefix}{name}.")
 
     def to(self, backend: str = "torch", device=None, dtype=None) -> "Module":
         """Move every parameter and buffer to ``backend`` ("numpy" or "torch").
@@ -216,6 +231,19 @@ class Module:
         return f"{type(self).__name__}(\n{inner}\n)"
 
 
+def _modules_in(name: str, value):
+    """(dotted name, module) for every module held in ``value``: the value itself,
+    or the items of a list / tuple (``name.0``) or of a dict (``name.key``), nested or not."""
+    if isinstance(value, Module):
+        yield name, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _modules_in(f"{name}.{i}", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _modules_in(f"{name}.{key}", item)
+
+
 def _copy(a):
     return a.clone() if is_torch(a) else np.array(a, copy=True)
 
@@ -229,6 +257,14 @@ class Sequential(Module):
             if not isinstance(m, Module):
                 raise TypeError(f"Sequential item {i} is a {type(m).__name__}, not a Module")
         self.layers = list(modules)
+
+    def _named_children(self):
+        # torch.nn.Sequential names its layers "0", "1", ... (no "layers." prefix)
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+        for key, value in vars(self).items():
+            if key != "layers":
+                yield from _modules_in(key, value)
 
     def forward(self, x):
         for layer in self.layers:
@@ -504,6 +540,8 @@ AvgPool2d = _stateless("AvgPool2d", L.avg_pool2d_forward, L.avg_pool2d_backward,
 
 
 class Identity(Module):
+    """Returns its input unchanged; the backward passes ``dout`` through (``torch.nn.Identity``)."""
+
     def forward(self, x):
         return x
 

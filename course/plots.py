@@ -67,6 +67,12 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution: int = 200, title:
 
 
 def plot_loss_curve(values, ax=None, label: str = "loss", title: str = "Loss per step", xlabel: str = "step"):
+    """One loss value per step, plotted against the step number (1, 2, ...).
+
+    ``values`` is a sequence of numbers (e.g. the losses of a training loop);
+    ``label``, ``title`` and ``xlabel`` name the curve and the axes. Draws on
+    ``ax`` (a new figure when None) and returns the axes.
+    """
     ax = _axes(ax)
     ax.plot(np.arange(1, len(values) + 1), values, label=label)
     ax.set_title(title)

@@ -43,11 +43,24 @@ def l1_penalty_forward(weights, lam: float):
 
 
 def l1_penalty_backward(dout, cache):
+    r"""Gradients of :func:`l1_penalty_forward`, one per array of ``weights``, in order.
+
+    :math:`dw_k = dout \cdot \lambda\,\mathrm{sign}(w_k)` (0 where :math:`w_k = 0`).
+
+    Shape: ``dout`` a number or shape () (1.0 for the penalty itself); returns
+    a tuple ``(dw_1, dw_2, ...)``, each with the shape of its array.
+    """
     weights, lam = cache
     return tuple(dout * lam * namespace(w).sign(w) for w in weights)
 
 
 def l1_penalty(weights, lam: float):
+    r"""The L1 penalty :math:`\lambda \sum_i |w_i|` summed over every array of ``weights``.
+
+    See :func:`l1_penalty_forward` for the formula and its gradient.
+
+    Shape: weights a list of arrays of any shapes -> () (one number).
+    """
     return l1_penalty_forward(weights, lam)[0]
 
 
@@ -65,11 +78,24 @@ def l2_penalty_forward(weights, lam: float):
 
 
 def l2_penalty_backward(dout, cache):
+    r"""Gradients of :func:`l2_penalty_forward`, one per array of ``weights``, in order.
+
+    :math:`dw_k = dout \cdot \lambda\,w_k`.
+
+    Shape: ``dout`` a number or shape () (1.0 for the penalty itself); returns
+    a tuple ``(dw_1, dw_2, ...)``, each with the shape of its array.
+    """
     weights, lam = cache
     return tuple(dout * lam * w for w in weights)
 
 
 def l2_penalty(weights, lam: float):
+    r"""The L2 penalty :math:`\tfrac{\lambda}{2} \sum_i w_i^2` summed over every array of ``weights``.
+
+    See :func:`l2_penalty_forward` for the formula and its gradient.
+
+    Shape: weights a list of arrays of any shapes -> () (one number).
+    """
     return l2_penalty_forward(weights, lam)[0]
 
 

@@ -124,3 +124,54 @@ def test_gelu_rejects_unknown_approximation():
 def test_rejects_lists_with_help():
     with pytest.raises(TypeError, match="x must be a NumPy array or a torch tensor, got list"):
         A.relu([1.0, -1.0])
+
+
+SOFTMAX_FAMILY = [
+    pytest.param(A.softmax_forward, A.softmax_backward, F.softmax, 1.0, id="softmax"),
+    pytest.param(A.log_softmax_forward, A.log_softmax_backward, F.log_softmax, 0.0, id="log_softmax"),
+]
+
+
+@pytest.mark.parametrize("value", [2.0, -1000.0, 1000.0])
+@pytest.mark.parametrize("axis", [-1, 0])
+@pytest.mark.parametrize("fwd,bwd,tfn,expected", SOFTMAX_FAMILY)
+def test_softmax_family_of_a_0d_input_matches_torch(fwd, bwd, tfn, expected, axis, value, backend, dtype):
+    # torch treats a 0-d input as a vector of one entry: softmax 1, log-softmax 0, gradient 0
+    out, grads = compare_op(fwd, bwd, tfn, [np.array(value)], [0], backend, dtype,
+                            {"axis": axis}, {"dim": axis}, dout=np.array(3.0))
+    assert tuple(out.shape) == () and tuple(grads[0].shape) == ()
+    assert float(out) == expected and float(grads[0]) == 0.0
+    plain_fn = A.softmax if fwd is A.softmax_forward else A.log_softmax
+    plain = plain_fn(to_backend(np.array(value), backend, dtype))
+    assert_same_kind(plain, backend, dtype)
+    assert tuple(plain.shape) == () and float(plain) == expected
+
+
+@pytest.mark.parametrize("axis", [1, -2])
+@pytest.mark.parametrize("fn", [A.softmax, A.log_softmax])
+def test_softmax_family_of_a_0d_input_rejects_other_axes(fn, axis):
+    with pytest.raises(ValueError, match=rf"axis={axis} is out of range for x of shape \(\) \(0-D\)"):
+        fn(np.array(2.0), axis=axis)
+    with pytest.raises(ValueError, match=rf"axis={axis} is out of range"):
+        fn(torch.tensor(2.0), axis=axis)
+
+
+def test_softmax_family_keeps_one_entry_vectors_unchanged(backend, dtype):
+    # the (1,) case, which the 0-d case is modelled on, still gives (1,)
+    x = to_backend(np.array([5.0]), backend, dtype)
+    assert tuple(A.softmax(x).shape) == (1,) and float(A.softmax(x)[0]) == 1.0
+    assert tuple(A.log_softmax(x).shape) == (1,) and float(A.log_softmax(x)[0]) == 0.0
+
+
+def test_prelu_of_a_0d_input_matches_torch(backend, dtype):
+    x = to_backend(np.array(-2.0), backend, dtype)
+    w = to_backend(np.array([0.25]), backend, dtype)
+    out, cache = A.prelu_forward(x, w)
+    tx = torch.tensor(-2.0, dtype=getattr(torch, dtype), requires_grad=True)
+    tw = torch.tensor([0.25], dtype=getattr(torch, dtype), requires_grad=True)
+    ref = torch.nn.functional.prelu(tx, tw)
+    ref.backward()
+    assert tuple(out.shape) == () and float(out) == pytest.approx(float(ref.detach()))
+    dx, dw = A.prelu_backward(to_backend(np.array(1.0), backend, dtype), cache)
+    assert tuple(dx.shape) == () and tuple(dw.shape) == (1,)
+    assert float(dx) == pytest.approx(float(tx.grad)) and float(dw[0]) == pytest.approx(float(tw.grad[0]))

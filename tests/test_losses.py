@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from course import losses as L
 from course.gradcheck import check_gradients
 
-from conftest import assert_close, compare_op, to_backend, to_np
+from conftest import assert_close, assert_same_kind, compare_op, to_backend, to_np
 
 pytestmark = pytest.mark.losses
 
@@ -152,3 +152,30 @@ def test_nll_and_probability_cross_entropy_pass_central_differences(reduction, r
     p = torch.softmax(torch.tensor(z), 1).numpy()
     assert check_gradients(lambda a: L.cross_entropy_from_probs_forward(a, y, reduction),
                            L.cross_entropy_from_probs_backward, [p], dout=dout)[0] < 1e-6
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("which", ["cross_entropy", "nll_loss", "cross_entropy_from_probs"])
+def test_a_single_row_of_scores_matches_torch(backend, dtype, which, reduction):
+    """(C,) scores with a 0-d target: torch's loss and gradient shapes and values."""
+    z = np.array([1.0, 2.0, -0.5, 0.3])
+    target = np.array(1)
+    tz = torch.tensor(z, dtype=getattr(torch, dtype), requires_grad=True)
+    if which == "cross_entropy":
+        inp, tinp = z, tz
+        ref = torch.nn.functional.cross_entropy(tinp, torch.tensor(1), reduction=reduction)
+    else:
+        logp = z - np.log(np.exp(z).sum())
+        inp = logp if which == "nll_loss" else np.exp(logp)
+        tinp = torch.tensor(inp, dtype=getattr(torch, dtype), requires_grad=True)
+        base = tinp if which == "nll_loss" else torch.log(tinp)
+        ref = torch.nn.functional.nll_loss(base, torch.tensor(1), reduction=reduction)
+    ref.backward()
+    out, cache = getattr(L, which + "_forward")(to_backend(inp, backend, dtype), to_backend(target, backend),
+                                                       reduction=reduction)
+    assert_same_kind(out, backend, dtype)
+    assert tuple(out.shape) == tuple(ref.shape) == ()
+    assert_close(out, ref.detach(), dtype)
+    grad = getattr(L, which + "_backward")(to_backend(np.array(1.0), backend, dtype), cache)
+    assert tuple(grad.shape) == (4,)
+    assert_close(grad, tinp.grad, dtype)

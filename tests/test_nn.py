@@ -183,3 +183,117 @@ def test_same_model_runs_on_torch_tensors(device, rng):
         np.testing.assert_allclose(to_np(p.grad), g, rtol=1e-10, atol=1e-12)
     model.to("numpy")
     assert isinstance(model.parameters()[0].data, np.ndarray)
+
+
+class _EncoderDecoder(nn.Module):
+    """Two lists of layers, a tuple, a dict of heads and a plain child: every kind of child."""
+
+    def __init__(self, rng=0):
+        super().__init__()
+        rng = np.random.default_rng(rng)
+        self.encoder = [nn.Linear(4, 6, rng=rng), nn.Tanh(), nn.Linear(6, 3, rng=rng)]
+        self.decoder = [nn.Linear(3, 6, rng=rng), nn.Tanh(), nn.Linear(6, 4, rng=rng)]
+        self.skip = (nn.Linear(4, 4, rng=rng),)
+        self.heads = {"mean": nn.Linear(4, 2, rng=rng), "scale": nn.Linear(4, 2, bias=False, rng=rng)}
+        self.out = nn.Linear(4, 1, rng=rng)
+
+    def forward(self, x):
+        for layer in self.encoder + self.decoder:
+            x = layer(x)
+        x = x + self.skip[0](x)
+        return self.out(x) + self.heads["mean"](x)[:, :1] * self.heads["scale"](x)[:, 1:]
+
+
+class _TorchEncoderDecoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        lin, tanh = torch.nn.Linear, torch.nn.Tanh
+        self.encoder = torch.nn.ModuleList([lin(4, 6), tanh(), lin(6, 3)])
+        self.decoder = torch.nn.ModuleList([lin(3, 6), tanh(), lin(6, 4)])
+        self.skip = torch.nn.ModuleList([lin(4, 4)])
+        self.heads = torch.nn.ModuleDict({"mean": lin(4, 2), "scale": lin(4, 2, bias=False)})
+        self.out = lin(4, 1)
+
+
+EXPECTED_NAMES = ["encoder.0.weight", "encoder.0.bias", "encoder.2.weight", "encoder.2.bias",
+                  "decoder.0.weight", "decoder.0.bias", "decoder.2.weight", "decoder.2.bias",
+                  "skip.0.weight", "skip.0.bias", "heads.mean.weight", "heads.mean.bias",
+                  "heads.scale.weight", "out.weight", "out.bias"]
+
+
+def test_children_in_lists_tuples_and_dicts_are_named_as_torch_names_them():
+    model = _EncoderDecoder()
+    assert [n for n, _ in model.named_parameters()] == EXPECTED_NAMES
+    assert list(model.state_dict()) == EXPECTED_NAMES
+    assert set(model.state_dict()) == set(_TorchEncoderDecoder().state_dict())
+    assert len(model.parameters()) == len(EXPECTED_NAMES)
+    kids = list(model.children())
+    assert model.heads["mean"] in kids and model.heads["scale"] in kids and model.out in kids
+    assert len(kids) == 3 + 3 + 1 + 2 + 1
+
+
+def test_sequential_and_mlp_keep_torch_sequential_names():
+    model = nn.mlp([4, 8, 2], rng=0)
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert set(model.state_dict()) == set(to_torch(model).state_dict())
+    nested = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+    assert list(nested.state_dict()) == ["0.weight", "0.bias", "1.1.weight", "1.1.bias"]
+
+
+def test_state_dict_round_trip_with_list_and_dict_children(rng):
+    source, target = _EncoderDecoder(rng=1), _EncoderDecoder(rng=2)
+    X = rng.standard_normal((5, 4))
+    assert not np.allclose(source(X), target(X))
+    target.load_state_dict(source.state_dict())
+    np.testing.assert_array_equal(target(X), source(X))
+    # each list got its own weights back, not the same "0.weight" twice
+    np.testing.assert_array_equal(target.encoder[0].weight.data, source.encoder[0].weight.data)
+    np.testing.assert_array_equal(target.decoder[0].weight.data, source.decoder[0].weight.data)
+    assert target.encoder[0].weight.shape != target.decoder[0].weight.shape
+    np.testing.assert_array_equal(target.heads["scale"].weight.data, source.heads["scale"].weight.data)
+    # the state is a copy: changing the source afterwards leaves the target alone
+    source.heads["mean"].bias.data[...] = 7.0
+    assert not np.any(target.heads["mean"].bias.data == 7.0)
+
+
+def test_load_state_dict_names_missing_and_unexpected_keys():
+    model = _EncoderDecoder()
+    state = model.state_dict()
+    missing = dict(state)
+    del missing["decoder.2.bias"]
+    with pytest.raises(KeyError, match=r"missing \['decoder\.2\.bias'\]"):
+        model.load_state_dict(missing)
+    with pytest.raises(KeyError, match=r"unexpected \['heads\.extra\.weight'\]"):
+        model.load_state_dict({**state, "heads.extra.weight": np.zeros((2, 4))})
+    with pytest.raises(KeyError, match=r"unexpected \['0\.weight'\]"):
+        model.load_state_dict({**state, "0.weight": np.zeros((6, 4))})  # the old, ambiguous name
+
+
+def test_module_machinery_reaches_list_tuple_and_dict_children(rng):
+    model = _EncoderDecoder()
+    X = rng.standard_normal((5, 4))
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    assert not model.heads["scale"].training and not model.skip[0].training
+    model.train()
+    assert all(m.training for m in model.modules())
+    for p in model.parameters():
+        p.grad = np.ones(p.shape)
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    expected = model(X)
+    model.to("torch", dtype=torch.float64)
+    for name, value in model.state_dict().items():
+        assert torch.is_tensor(value), name
+    assert_close(model(torch.tensor(X)), expected)
+    model.to("numpy")
+    assert all(isinstance(p.data, np.ndarray) for p in model.parameters())
+
+
+def test_shared_parameters_are_listed_once_as_in_torch():
+    shared = nn.Linear(3, 3, rng=0)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    tmodel = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.ReLU())
+    tmodel.append(tmodel[0])
+    assert [n for n, _ in model.named_parameters()] == [n for n, _ in tmodel.named_parameters()]
+    assert len(model.parameters()) == 2 and len(list(model.modules())) == len(list(tmodel.modules()))
