@@ -1,9 +1,14 @@
-"""What test cells call: ``check("softmax", softmax)``.
+"""What test cells call: ``check("00.softmax", softmax)``.
 
-In the student's kernel, :func:`check` forks, runs the live function on the
-task's cases in the child (with time and memory limits), compares the results
-with the :mod:`course` reference and prints a report. It never raises for a
-wrong answer, so a notebook always runs to the end.
+``check(task, *objects)`` names a task ("<chapter>.<name>") and passes the
+notebook objects it grades, in the order the task lists them: one function,
+a forward and a backward (``check("03.mse_backward", mse_forward,
+mse_backward)``), or a class (``check("05.sgd", SGD)``).
+
+In the student's kernel, :func:`check` forks, runs the task's cases on the
+live objects in the child (with time and memory limits), compares the
+results with the :mod:`course` reference and prints a report. It never raises
+for a wrong answer, so a notebook always runs to the end.
 
 When nbgrader autogrades (``NBGRADER_EXECUTION=autograde``), the call only
 prints a note: the score is computed outside the kernel, by the
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import os
 
-from .judge import Verdict, judge_live
+from .judge import Verdict, _count, judge_live
 from .sandbox import Limits
 
 __all__ = ["check", "Result"]
@@ -37,7 +42,7 @@ class Result:
             return self.note
         v = self.verdict
         status = "all passed" if self.passed else "some failed (see above)"
-        return f"{v.task}: {v.passed}/{v.total} cases, {status}"
+        return f"{v.task}: {_count(v.passed)}/{v.total} cases, {status}"
 
 
 class _Zero:
@@ -45,16 +50,25 @@ class _Zero:
         return "0"
 
 
-def check(task: str, fn, suite: str = "visible", seconds: float | None = None, memory_mb: int | None = None):
-    """Run task ``task``'s ``suite`` of cases ("visible", "hidden" or "all") on ``fn`` and report."""
+def check(task: str, *objects, suite: str = "visible", seconds: float | None = None,
+          memory_mb: int | None = None):
+    """Run task ``task``'s ``suite`` of cases ("visible", "hidden" or "all") on ``objects`` and report."""
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
         # the JudgeTasks step replaces this cell's output with the real score; should
         # a cell ever escape it, "0" (read by nbgrader as 0 points) is the safe default
         print(f"{task}: graded by the autograder outside the notebook")
         return _Zero()
-    if not callable(fn):
-        print(f"{task}: expected a function, got {type(fn).__name__}")
-        return Result(None, f"{task}: nothing to check")
-    verdict = judge_live(task, fn, suite, Limits(seconds, memory_mb))
+    from .tasks import get_task
+
+    spec = get_task(task)
+    short = spec.name
+    if len(objects) != len(spec.uses):
+        print(f"{short}: check needs {len(spec.uses)} object(s) ({', '.join(spec.uses)}), got {len(objects)}")
+        return Result(None, f"{short}: nothing to check")
+    for name, obj in zip(spec.uses, objects):
+        if not callable(obj):
+            print(f"{short}: expected {name} to be a function or class, got {type(obj).__name__}")
+            return Result(None, f"{short}: nothing to check")
+    verdict = judge_live(task, objects, suite, Limits(seconds, memory_mb))
     print(verdict.report())
     return Result(verdict)

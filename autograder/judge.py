@@ -1,9 +1,9 @@
-"""Compare a student's results with the reference and write the verdict.
+"""Turn what the sandbox reported into a verdict: credit per case, messages, a score.
 
 The judge runs in a process that never executed student code. For each case
-it computes the reference result itself, compares, and explains failures in
-terms that teach without giving the answer away: what was checked, the
-shapes, max absolute and relative error, the first wrong position and a hint
+it computes the reference result itself and asks the task's comparison for
+the credit and an explanation that teaches without giving the answer away:
+what was checked, the shapes, the error, the first wrong position and a hint
 for the usual mistake. Hidden inputs and expected values are never printed.
 """
 
@@ -14,19 +14,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .sandbox import CaseResult, Limits, run_live, run_sources
-from .tasks import Case, Task, expected_device, get_task
+from .tasks import Task, get_task
 
-__all__ = ["Verdict", "judge", "judge_live", "judge_sources", "TOLERANCE"]
-
-TOLERANCE = {"float64": dict(rtol=1e-7, atol=1e-10), "float32": dict(rtol=1e-4, atol=1e-6)}
+__all__ = ["Verdict", "judge", "judge_live", "judge_sources"]
 
 
 @dataclass
 class Verdict:
-    """The outcome of one task: cases passed, messages, and the score."""
+    """The outcome of one task: credit earned over its cases, messages, and the score."""
 
     task: str
-    passed: int = 0
+    passed: float = 0.0
     total: int = 0
     lines: list = field(default_factory=list)
     forbidden: list = field(default_factory=list)
@@ -42,160 +40,99 @@ class Verdict:
         return float(np.floor(points * self.fraction * 100 + 1e-9) / 100)
 
     def report(self) -> str:
-        head = f"{self.task}: {self.passed}/{self.total} cases passed"
+        head = f"{self.task}: {_count(self.passed)}/{self.total} cases passed"
         if self.forbidden:
             head += " - but the task must be written from scratch, so it scores 0"
         return "\n".join([head] + ["  " + line for line in self.lines])
 
 
-def _reference(task: Task, case: Case):
-    args = [a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in case.args]
-    return task.reference(*args, **case.kwargs)
+def _count(x: float) -> str:
+    return f"{x:g}" if float(x).is_integer() else f"{x:.2f}"
 
 
-def _shape(x):
-    return tuple(np.shape(x))
-
-
-def _compare_array(case: Case, res: CaseResult, expected) -> str:
-    """'' when right, else a short explanation (no expected values)."""
-    want_kind = "torch" if case.backend == "torch" else "numpy"
-    got = res.output
-    if not isinstance(got, np.ndarray):
-        return f"returned {res.kind or type(got).__name__}, expected a {want_kind} array"
-    expected = np.asarray(expected, dtype=np.float64)
-    if got.shape != expected.shape:
-        return f"output shape {got.shape}, expected {expected.shape}"
-    if res.kind != want_kind:
-        return f"returned a {res.kind} array for {want_kind} input (return the input's kind of array)"
-    if case.backend == "torch" and res.device and case.args and res.device != expected_device():
-        return f"returned a tensor on {res.device}, expected it on the input's device {expected_device()}"
-    if res.dtype and res.dtype != case.dtype and case.dtype in ("float32", "float64") and got.dtype.kind == "f":
-        return f"output dtype {res.dtype}, expected {case.dtype} (keep the input's dtype)"
-    got64 = got.astype(np.float64)
-    tol = TOLERANCE.get(case.dtype, TOLERANCE["float64"])
-    finite = np.isfinite(got64)
-    close = finite & (np.abs(got64 - expected) <= tol["atol"] + tol["rtol"] * np.abs(expected))
-    if close.all():
-        return ""
-    bad = tuple(int(i) for i in np.argwhere(~close)[0])
-    if not finite.all():
-        n_bad = int((~finite).sum())
-        return f"{n_bad} of {got.size} values are nan or inf (first at index {bad})"
-    abs_err = np.abs(got64 - expected)
-    rel_err = abs_err / np.maximum(np.abs(expected), 1e-12)
-    return (f"shape {got.shape}: max abs error {abs_err.max():.3g}, max rel error {rel_err.max():.3g}, "
-            f"first wrong value at index {bad}")
-
-
-def _compare_exact(case: Case, res: CaseResult, expected) -> str:
-    got = res.output
-    if got != expected or res.kind != type(expected).__name__:
-        shown = f"{got!r}" if case.suite == "visible" else f"a {res.kind}"
-        want = f"{expected!r}" if case.suite == "visible" else "another value"
-        return f"returned {shown}, expected {want}"
-    return ""
+def _problem(task: Task, res: CaseResult) -> tuple[float, str]:
+    """(credit, message) for one case."""
+    case = res.case
+    want_exc = case.raises
+    if res.status == "ok":
+        if want_exc is not None:
+            return 0.0, f"returned a value; expected it to raise {want_exc.__name__}"
+        expected = task.expected(case) if task.compare.needs_reference else None
+        return task.compare.judge(case, res.value, expected)
+    if res.status == "raised":
+        if want_exc is not None:
+            # a subclass of the expected error counts, but not the stub's NotImplementedError
+            # (a RuntimeError): an unwritten function has not raised anything on purpose
+            stub = res.exc_types[:1] == ["NotImplementedError"] and want_exc is not NotImplementedError
+            if want_exc.__name__ in res.exc_types and not stub:
+                return 1.0, ""
+            return 0.0, f"raised {res.exc_types[0] if res.exc_types else 'an error'}; expected {want_exc.__name__}"
+        return 0.0, f"raised {res.error}"
+    if res.status == "timeout":
+        return 0.0, "not finished: " + (res.error or "time limit")
+    return 0.0, res.error or "not run"
 
 
 def judge(task: Task, results: list, ending: str = "") -> Verdict:
     """Score ``results`` (one :class:`CaseResult` per case) against the reference."""
     verdict = Verdict(task.name, total=len(results))
-    failed_tags = []
-    if ending == "missing":
-        verdict.lines.append(f"no function named {task.function!r} was found - define it in the answer cell")
+    if ending.startswith("missing"):
+        names = ending.partition(":")[2] or ", ".join(task.uses)
+        verdict.lines.append(f"no {names} was found - define it in the answer cell (run the cell first)")
         return verdict
+    outcomes = []  # (tags, failed) per case, to choose the hints
     for res in results:
         case = res.case
         label = f"[{case.suite}] {case.name}"
-        if res.forbidden:
-            verdict.forbidden.extend(n for n in res.forbidden if n not in verdict.forbidden)
-        expected_exc = case.raises
-        problem = ""
-        if res.status == "ok":
-            if expected_exc is not None:
-                problem = f"returned a value; expected it to raise {expected_exc.__name__}"
-            else:
-                expected = _reference(task, case)
-                problem = (_compare_exact if task.compare == "exact" else _compare_array)(case, res, expected)
-        elif res.status == "raised":
-            if expected_exc is not None and res.kind == expected_exc.__name__:
-                problem = ""
-            elif expected_exc is not None:
-                problem = f"raised {res.kind}; expected {expected_exc.__name__}"
-            else:
-                problem = f"raised {res.error}"
-        elif res.status == "timeout":
-            problem = "not finished: " + (res.error or "time limit")
-        else:
-            problem = res.error or "not run"
-        if problem:
-            failed_tags.extend(case.tags)
-            if res.warnings:
-                problem += f" (warnings: {'; '.join(res.warnings[:2])})"
-            verdict.lines.append(f"FAIL {label}: {problem}")
-        else:
-            verdict.passed += 1
-            verdict.lines.append(f"ok   {label}")
-    if ending and ending != "missing":
+        for name in res.forbidden:
+            if name not in verdict.forbidden:
+                verdict.forbidden.append(name)
+        credit, problem = _problem(task, res)
+        credit = min(1.0, max(0.0, float(credit)))
+        verdict.passed += credit
+        outcomes.append((case.tags, credit < 1.0))
+        if credit == 1.0:
+            verdict.lines.append(f"ok   {label}" + (f" ({problem})" if problem else ""))
+            continue
+        if res.warnings:
+            problem += f" (warnings: {'; '.join(res.warnings[:2])})"
+        verdict.lines.append(f"{'PART' if credit > 0 else 'FAIL'} {label}: {problem}"
+                             + (f" [{_count(credit * 100)}% credit]" if credit > 0 else ""))
+    if ending:
         verdict.lines.append(ending)
-    hints = [task.hints[t] for t in dict.fromkeys(failed_tags) if t in task.hints]
-    for hint in hints:
-        verdict.lines.append(f"hint: {hint}")
+    for tag in _hinted_tags(outcomes):
+        if tag in task.hints:
+            verdict.lines.append(f"hint: {task.hints[tag]}")
     if verdict.forbidden:
         verdict.lines.append(f"your code called {', '.join(verdict.forbidden)}: {task.name} must be written "
                              "from scratch, without the library routine or the course reference")
     return verdict
 
 
-def static_forbidden(task: Task, sources: list) -> list:
-    """What the student's answer code imports that would do the task for it.
-
-    Any import of ``course`` (the reference) or ``autograder`` counts, and so
-    does importing a forbidden routine by name (``from scipy.special import
-    softmax``). Calls through attributes (``torch.softmax``) are caught at run
-    time by the sandbox's tripwires.
-    """
-    import ast
-
-    if not task.from_scratch:
-        return []
-    by_module = {}
-    for dotted in task.forbidden:
-        module, _, name = dotted.rpartition(".")
-        by_module.setdefault(module, set()).add(name)
-    found = []
-    for source in sources:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                found.extend(f"import {a.name}" for a in node.names
-                             if a.name.split(".")[0] in ("course", "autograder"))
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                if node.module.split(".")[0] in ("course", "autograder"):
-                    found.append(f"from {node.module} import ...")
-                else:
-                    banned = by_module.get(node.module, set())
-                    found.extend(f"from {node.module} import {a.name}" for a in node.names if a.name in banned)
-    return sorted(set(found))
+def _hinted_tags(outcomes) -> list:
+    """Tags whose cases fail mostly while the other cases mostly pass: their hint is about
+    this mistake. When nearly everything fails, a tag's hint would mislead, so none is shown."""
+    tags = dict.fromkeys(t for case_tags, failed in outcomes if failed for t in case_tags)
+    chosen = []
+    for tag in tags:
+        inside = [failed for case_tags, failed in outcomes if tag in case_tags]
+        outside = [failed for case_tags, failed in outcomes if tag not in case_tags]
+        if sum(inside) / len(inside) >= 0.5 and (not outside or sum(outside) / len(outside) <= 0.5):
+            chosen.append(tag)
+    return chosen
 
 
-def judge_sources(task_name: str, plan, answer_sources, suite: str = "all", limits: Limits | None = None,
-                  function: str | None = None) -> Verdict:
+def judge_sources(task_name: str, plan, names=None, suite: str = "all", limits: Limits | None = None) -> Verdict:
+    """Run the task on the objects ``names`` defined by the notebook cells ``plan``; judge."""
     task = get_task(task_name)
-    results, ending = run_sources(task, plan, suite, limits, function)
-    verdict = judge(task, results, ending)
-    mentioned = static_forbidden(task, answer_sources)
-    if mentioned:
-        verdict.forbidden.extend(m for m in mentioned if m not in verdict.forbidden)
-        verdict.lines.append(f"your answer uses {', '.join(mentioned)}: {task.name} must be written from "
-                             "scratch, without the library routine or the course reference")
-    return verdict
+    results, ending = run_sources(task, plan, names, suite, (limits or Limits()).for_task(task))
+    return judge(task, results, ending)
 
 
-def judge_live(task_name: str, fn, suite: str = "visible", limits: Limits | None = None) -> Verdict:
+def judge_live(task_name: str, objs, suite: str = "visible", limits: Limits | None = None) -> Verdict:
+    """Run the task on live objects (the student's kernel); judge."""
     task = get_task(task_name)
-    results, ending = run_live(task, fn, suite, limits)
+    if not isinstance(objs, (list, tuple)):
+        objs = (objs,)
+    results, ending = run_live(task, objs, suite, (limits or Limits()).for_task(task))
     return judge(task, results, ending)

@@ -4,9 +4,15 @@
 executed. For every autograded test cell that calls
 ``check("<task>", <function>, ...)`` it re-runs the task from the notebook's
 own cells in a fresh sandbox process (see :mod:`autograder.sandbox`) and
-replaces the cell's outputs with the report and the score. The kernel's
-outputs for those cells are ignored, so patching ``autograder``, ``numpy`` or
-``course`` inside the notebook cannot change a score.
+replaces the cell's outputs with the report and the score. What the kernel
+printed or raised in the cell is shown below the report and never scored, so
+patching ``autograder``, ``numpy`` or ``course`` inside the notebook cannot
+change a score.
+
+For each task the sandbox runs the task's own answer cells (the solution
+cells after the previous test cell) whole and every other earlier code cell
+as definitions only, so a cell that sleeps, exits or patches things costs
+its own task and no other.
 
 :class:`MathToMathML` turns ``$...$`` and ``$$...$$`` in markdown cells into
 MathML, which browsers render without MathJax or any network access.
@@ -18,7 +24,7 @@ import ast
 import re
 
 from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor  # enabled by default
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
@@ -39,8 +45,8 @@ def _is_test_cell(cell) -> bool:
     return cell.cell_type == "code" and m.get("grade", False) and not m.get("solution", False)
 
 
-def parse_checks(source: str) -> list[tuple[str, str, str]]:
-    """``(task, function name, suite)`` for every ``check("task", fn, suite=...)`` call."""
+def parse_checks(source: str) -> list[tuple[str, tuple, str]]:
+    """``(task, object names, suite)`` for every ``check("task", obj, ..., suite=...)`` call."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -53,16 +59,15 @@ def parse_checks(source: str) -> list[tuple[str, str, str]]:
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
         if name != "check" or len(node.args) < 2:
             continue
-        task, fn = node.args[0], node.args[1]
-        if not (isinstance(task, ast.Constant) and isinstance(task.value, str) and isinstance(fn, ast.Name)):
+        task, objects = node.args[0], node.args[1:]
+        if not (isinstance(task, ast.Constant) and isinstance(task.value, str)
+                and all(isinstance(o, ast.Name) for o in objects)):
             continue
         suite = "visible"
-        if len(node.args) > 2 and isinstance(node.args[2], ast.Constant):
-            suite = node.args[2].value
         for kw in node.keywords:
             if kw.arg == "suite" and isinstance(kw.value, ast.Constant):
                 suite = kw.value.value
-        found.append((task.value, fn.id, suite))
+        found.append((task.value, tuple(o.id for o in objects), suite))
     return found
 
 
@@ -73,10 +78,53 @@ def _combine_suites(suites) -> str:
     return suites.pop()
 
 
+_OWN_NOTE = re.compile(r"^[^\n]*: graded by the autograder outside the notebook\n?", re.M)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _kernel_output(outputs, limit: int = 2000) -> str:
+    """What the kernel itself printed or raised in a test cell, as text (never scored)."""
+    texts = []
+    for out in outputs:
+        kind = out.get("output_type")
+        if kind == "stream":
+            texts.append(_OWN_NOTE.sub("", out.get("text", "")))
+        elif kind == "error":
+            texts.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}\n")
+        elif kind in ("execute_result", "display_data"):
+            text = out.get("data", {}).get("text/plain", "")
+            if not (kind == "execute_result" and text == "0"):  # check()'s placeholder
+                texts.append(text + "\n")
+    text = _ANSI.sub("", "".join(texts)).strip()
+    if len(text) > limit:
+        text = text[:limit] + f"... ({len(text) - limit} more characters)"
+    return text
+
+
+def _plans(cells, index: int):
+    """The cells the sandbox runs for the test cell at ``index``: the task's own
+    answer cells (those after the previous test cell) whole, every other earlier
+    code cell as definitions only (see :func:`definitions_only`)."""
+    previous_test = max((j for j in range(index) if _is_test_cell(cells[j])), default=-1)
+    plan = []
+    for j in range(index):
+        cell = cells[j]
+        if cell.cell_type != "code" or _is_test_cell(cell):
+            continue
+        if _meta(cell).get("solution", False) and j > previous_test:
+            plan.append((j, python_source(cell.source)))
+        else:
+            defs = definitions_only(cell.source)
+            if defs:
+                plan.append((j, defs))
+    return plan
+
+
 class JudgeTasks(Preprocessor):
     """Score autograded test cells from the notebook's cells, outside the kernel."""
 
-    time_limit = Float(20.0, help="seconds one task's cases may take, in all").tag(config=True)
+    time_limit = Float(20.0, help="seconds one task's cases may take, in all (a task may set its own)"
+                       ).tag(config=True)
     memory_limit_mb = Integer(2048, help="memory (MB) one task may use beyond the baseline").tag(config=True)
 
     def preprocess(self, nb, resources):
@@ -88,37 +136,43 @@ class JudgeTasks(Preprocessor):
             calls = parse_checks(cell.source)
             if not calls:
                 continue  # a test cell of another kind: nbgrader grades it from the kernel's output
-            plan, answers = [], []
-            for j in range(index):
-                prev = cells[j]
-                if prev.cell_type != "code" or _is_test_cell(prev):
-                    continue
-                if _meta(prev).get("solution", False) or not _meta(prev):
-                    answers.append(prev.source)
-                if _meta(prev).get("solution", False):
-                    plan.append((j, python_source(prev.source)))  # the student's answer: run it whole
-                else:
-                    defs = definitions_only(prev.source)
-                    if defs:
-                        plan.append((j, defs))
+            plan = _plans(cells, index)
             points = float(_meta(cell).get("points", 0))
             by_task: dict = {}
-            for task, fn, suite in calls:
-                by_task.setdefault((task, fn), []).append(suite)
-            verdicts = [judge_sources(task, plan, answers, _combine_suites(suites), limits, function=fn)
-                        for (task, fn), suites in by_task.items()]
-            cell_verdict = Verdict(cell.metadata.get("nbgrader", {}).get("grade_id", "cell"),
+            for task, names, suite in calls:
+                by_task.setdefault((task, names), []).append(suite)
+            verdicts = [self._judge(task, names, plan, _combine_suites(suites), limits)
+                        for (task, names), suites in by_task.items()]
+            cell_verdict = Verdict(_meta(cell).get("grade_id", "cell"),
                                    passed=sum(v.passed for v in verdicts if not v.forbidden),
                                    total=sum(v.total for v in verdicts))
             score = cell_verdict.score(points)
             report = "\n".join(v.report() for v in verdicts)
             report += f"\nscore: {score:g} of {points:g} points"
+            shown = _kernel_output(cell.get("outputs", []))
+            if shown:
+                report += "\n\nthe notebook's own output in this cell (shown, not scored):\n" + shown
             cell.outputs = [
                 NotebookNode(output_type="stream", name="stdout", text=report + "\n"),
                 NotebookNode(output_type="execute_result", execution_count=cell.get("execution_count"),
                              metadata={}, data={"text/plain": f"{score:g}"}),
             ]
         return nb, resources
+
+    def _judge(self, task: str, names: tuple, plan, suite: str, limits: Limits) -> Verdict:
+        # a test cell that names no task, or passes the wrong objects, is the course's mistake,
+        # not the student's: stop with a clear error rather than give anybody 0 points
+        from .tasks import get_task
+
+        try:
+            spec = get_task(task)
+        except KeyError as exc:
+            raise RuntimeError(f"a test cell checks {exc.args[0]} - help: add the task to the chapter's task "
+                               "module, or name its file in AUTOGRADER_TASKS") from None
+        if len(names) != len(spec.uses):
+            raise RuntimeError(f"a test cell passes {len(names)} object(s) to check({task!r}, ...); the task "
+                               f"needs {len(spec.uses)}: {', '.join(spec.uses)}")
+        return judge_sources(task, plan, names, suite, limits)
 
 
 class SafeExecute(Execute):
@@ -158,14 +212,17 @@ class SafeExecute(Execute):
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except DeadKernelError:
-            cell.outputs.append(NotebookNode(
-                output_type="error", ename="DeadKernelError",
-                evalue="the kernel died while running this cell",
-                traceback=["DeadKernelError: the kernel died while running this cell (exit(), a crash, or out "
-                           "of memory). It was restarted for the rest of the notebook; later cells start "
-                           "from an empty kernel."]))
-            await self._async_restart_kernel()
-            return cell
+            why = "the kernel died while running this cell (exit(), a crash, or out of memory)"
+        except CellTimeoutError:
+            why = (f"the cell did not finish within {self.timeout} s and did not stop when interrupted "
+                   "(an endless loop that ignores interrupts, or a stopped kernel)")
+        cell.outputs.append(NotebookNode(
+            output_type="error", ename="KernelRestarted", evalue=why,
+            traceback=[f"KernelRestarted: {why}. The kernel was restarted for the rest of the notebook; later "
+                       "cells start from an empty kernel. Scores do not depend on it: the grader runs your "
+                       "answer cells again for every task."]))
+        await self._async_restart_kernel()
+        return cell
 
     execute_cell = run_sync(async_execute_cell)  # nbconvert calls the sync wrapper
 

@@ -1,43 +1,43 @@
-"""Run a student's function on a task's cases in a separate, limited process.
+"""Run a task's cases on a student's code in a separate, limited process.
 
 The student's code never runs in the process that judges it. A child process
-runs the function on every case and sends back, case by case, only plain data:
-JSON for the metadata and ``.npy`` bytes (loaded with ``allow_pickle=False``)
-for arrays. The parent compares those with the reference. So the child can
-patch anything it likes (``numpy.allclose``, ``autograder``, ``course``), loop
-forever, allocate without end or call ``os._exit``: the parent only ever sees
-its outputs, stops it at the time limit, and scores the cases it finished.
+runs the task's ``run`` on the student's objects, case by case, and sends back
+only plain data (see :mod:`autograder.wire`). The parent compares those with
+the reference. So the child can patch anything it likes (``numpy.allclose``,
+``autograder``, ``course``), loop forever, allocate without end or call
+``os._exit``: the parent only ever sees its outputs, stops it at the time
+limit, and scores the cases it finished.
 
-Two ways to get the student's function into the child:
+The parent sends the child only the cases' inputs; what only the judge may
+know (expected values, an outcome's labels) stays in the parent.
+
+Two ways to get the student's objects into the child:
 
 * :func:`run_sources` (grading): a fresh child (forked from a clean server
   process that has only imported NumPy, torch and ``course``) executes the
-  notebook's code cells from their source, then calls the function;
+  notebook's code cells from their source, then looks the objects up;
 * :func:`run_live` (in the student's kernel): the kernel forks and the child
-  calls the live function object.
+  uses the live objects.
 
 In the child, the task's forbidden routines (``torch.softmax`` for a
 from-scratch softmax, the ``course`` reference...) are replaced by tripwires
-that record the call and raise.
+that, while the student's code runs a case, record the call and raise.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
-import io
-import json
 import os
 import resource
 import signal
 import sys
 import time
-import traceback
-import warnings
 
 import numpy as np
 
-from .tasks import Case, Task, expected_device
+from .tasks import Case, Task, case_seed, check_case_data, expected_device, get_task
+from .wire import MAX_MESSAGE_BYTES, describe_exception, make_packer, unpack
 
 __all__ = ["CaseResult", "run_live", "run_sources", "Limits", "definitions_only", "python_source"]
 
@@ -51,6 +51,11 @@ class Limits:
         if self.seconds <= 0 or self.memory_mb <= 0:
             raise ValueError(f"limits must be positive, got {self.seconds} s and {self.memory_mb} MB")
 
+    def for_task(self, task: Task) -> "Limits":
+        """These limits, with the task's own time or memory limit where it sets one."""
+        return Limits(task.time_limit if task.time_limit is not None else self.seconds,
+                      task.memory_mb if task.memory_mb is not None else self.memory_mb)
+
     def __repr__(self):
         return f"Limits(seconds={self.seconds:g}, memory_mb={self.memory_mb})"
 
@@ -58,15 +63,13 @@ class Limits:
 class CaseResult:
     """What the child reported for one case (plain data only)."""
 
-    def __init__(self, case: Case, status: str, output=None, kind: str = "", dtype: str = "", device: str = "",
-                 error: str = "", warnings_seen=(), forbidden=()):
+    def __init__(self, case: Case, status: str, value=None, error: str = "", exc_types=(), warnings_seen=(),
+                 forbidden=()):
         self.case = case
         self.status = status  # "ok", "raised", "timeout", "crashed", "missing", "not run"
-        self.output = output
-        self.kind = kind
-        self.dtype = dtype
-        self.device = device
+        self.value = value
         self.error = error
+        self.exc_types = list(exc_types)
         self.warnings = list(warnings_seen)
         self.forbidden = list(forbidden)
 
@@ -99,15 +102,19 @@ def _resolve(dotted: str):
     return None
 
 
-def _install_tripwires(task: Task, calls: list):
+def _install_tripwires(task: Task, state: dict) -> None:
+    """Replace the task's forbidden routines; they pass through except while a case runs."""
     for dotted in task.forbidden:
         found = _resolve(dotted)
         if found is None:
             continue
         owner, attr = found
+        original = getattr(owner, attr)
 
-        def tripwire(*args, _name=dotted, **kwargs):
-            calls.append(_name)
+        def tripwire(*args, _name=dotted, _original=original, **kwargs):
+            if not state["active"]:
+                return _original(*args, **kwargs)
+            state["calls"].append(_name)
             raise ForbiddenCall(f"{_name} does the task for you: {task.name} must be written from scratch")
 
         try:
@@ -132,81 +139,6 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
-def _to_backend(value, case: Case, device: str):
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f":
-            value = value.astype(case.dtype)
-        if case.backend == "torch":
-            import torch
-
-            return torch.as_tensor(value, device=device)
-        return value.copy()
-    return value
-
-
-def _describe_output(out):
-    """(kind, dtype, device, NumPy payload or JSON value) of a returned value."""
-    mod = type(out).__module__
-    if mod.startswith("torch") and hasattr(out, "detach"):
-        return "torch", str(out.dtype).replace("torch.", ""), out.device.type, out.detach().cpu().numpy()
-    if isinstance(out, np.ndarray):
-        return "numpy", str(out.dtype), "cpu", out
-    if isinstance(out, np.generic):
-        return "numpy-scalar", str(out.dtype), "cpu", np.asarray(out)
-    if isinstance(out, (bool, int, float, str)) or out is None:
-        return type(out).__name__, "", "", out
-    return type(out).__name__, "", "", None
-
-
-def _send(conn, meta: dict, array=None) -> None:
-    payload = json.dumps(meta).encode()
-    blob = b""
-    if array is not None:
-        buf = io.BytesIO()
-        np.save(buf, np.array(array, order="C"), allow_pickle=False)  # keeps 0-d arrays 0-d
-        blob = buf.getvalue()
-    conn.send_bytes(len(payload).to_bytes(8, "big") + payload + blob)
-
-
-def _run_cases(conn, task: Task, fn, cases, device: str, calls: list) -> None:
-    for i, case in enumerate(cases):
-        seen = []
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                args = [_to_backend(a, case, device) for a in case.args]
-                kwargs = {k: _to_backend(v, case, device) for k, v in case.kwargs.items()}
-                before = len(calls)
-                out = fn(*args, **kwargs)
-                kind, dtype, dev, payload = _describe_output(out)
-                seen = sorted({str(w.message)[:120] for w in caught})
-                meta = {"i": i, "status": "ok", "kind": kind, "dtype": dtype, "device": dev,
-                        "warnings": seen, "forbidden": calls[before:]}
-                if isinstance(payload, np.ndarray):
-                    if payload.dtype.kind not in "biufc":
-                        meta.update(status="ok", kind=f"array of {payload.dtype}")
-                        _send(conn, meta)
-                    else:
-                        _send(conn, meta, payload)
-                else:
-                    meta["value"] = payload if isinstance(payload, (bool, int, float, str)) or payload is None \
-                        else None
-                    _send(conn, meta)
-            except BaseException as exc:  # the student's code may raise anything, even SystemExit
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                seen = sorted({str(w.message)[:120] for w in caught})
-                tb = traceback.extract_tb(exc.__traceback__)
-                where = ""
-                for frame in reversed(tb):
-                    if frame.filename.startswith("<cell"):
-                        where = f" (cell line {frame.lineno}: {frame.line.strip() if frame.line else ''})"
-                        break
-                _send(conn, {"i": i, "status": "raised", "error": f"{type(exc).__name__}: {exc}"[:300] + where,
-                             "exc_type": type(exc).__name__, "warnings": seen, "forbidden": calls[-3:]})
-    _send(conn, {"i": -1, "status": "done"})
-
-
 def _child_setup(memory_mb: int) -> None:
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)  # fork-safety: the parent may have run torch ops
@@ -217,12 +149,80 @@ def _child_setup(memory_mb: int) -> None:
     os.dup2(devnull.fileno(), 2)
 
 
-def _live_child(conn, task, fn, suite, device, memory_mb):
+def _make_case_loop(conn, task: Task, state: dict, device: str):
+    """The child's case loop, with every helper bound now, before any student code runs:
+    replacing functions of ``autograder`` (or of ``json``) from a cell cannot break it."""
+    import random
+    import warnings
+
+    pack = make_packer()
+    send_bytes = conn.send_bytes
+    runner = task.run
+    catch, simplefilter = warnings.catch_warnings, warnings.simplefilter
+    describe_exc = describe_exception
+    ndarray = np.ndarray
+    np_seed, py_seed = np.random.seed, random.seed
+    torch = sys.modules.get("torch")
+    as_tensor = torch.as_tensor if torch is not None else None
+    manual_seed = torch.manual_seed if torch is not None else None
+
+    def to_backend(value, backend, dtype):
+        if isinstance(value, ndarray):
+            if value.dtype.kind == "f":
+                value = value.astype(dtype)
+            if backend == "torch":
+                return as_tensor(value, device=device)
+            return value.copy()
+        if isinstance(value, tuple):
+            return tuple(to_backend(v, backend, dtype) for v in value)
+        if isinstance(value, list):
+            return [to_backend(v, backend, dtype) for v in value]
+        if isinstance(value, dict):
+            return {k: to_backend(v, backend, dtype) for k, v in value.items()}
+        return value
+
+    def send(meta, *value):
+        send_bytes(pack(meta, *value))
+
+    def loop(objs, inputs):
+        calls = state["calls"]
+        for i, inp in enumerate(inputs):
+            with catch(record=True) as caught:
+                simplefilter("always")
+                before = len(calls)
+                try:
+                    np_seed(inp["seed"])
+                    py_seed(inp["seed"])
+                    if manual_seed is not None:
+                        manual_seed(inp["seed"])
+                    args = to_backend(inp["args"], inp["backend"], inp["dtype"])
+                    kwargs = to_backend(inp["kwargs"], inp["backend"], inp["dtype"])
+                    state["active"] = True
+                    try:
+                        out = runner(objs, *args, **kwargs)
+                    finally:
+                        state["active"] = False
+                    seen = sorted({str(w.message)[:120] for w in caught})
+                    send({"i": i, "status": "ok", "warnings": seen, "forbidden": calls[before:]}, out)
+                except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
+                    state["active"] = False
+                    seen = sorted({str(w.message)[:120] for w in caught})
+                    kinds = [k.__name__ for k in type(exc).__mro__]
+                    send({"i": i, "status": "raised", "error": describe_exc(exc), "exc_types": kinds,
+                          "warnings": seen, "forbidden": calls[before:]})
+        send({"i": -1, "status": "done"})
+
+    return send, loop
+
+
+def _live_child(conn, task_name, origin, objs, inputs, device, memory_mb):
     try:
         _child_setup(memory_mb)
-        calls: list = []
-        _install_tripwires(task, calls)
-        _run_cases(conn, task, fn, task.cases(suite), device, calls)
+        task = get_task(task_name, origin)
+        state = {"active": False, "calls": []}
+        _install_tripwires(task, state)
+        _, loop = _make_case_loop(conn, task, state, device)
+        loop(objs, inputs)
     finally:
         os._exit(0)
 
@@ -239,21 +239,63 @@ def python_source(source: str) -> str:
         return source
 
 
+def _defines_names_only(node) -> bool:
+    """An assignment whose targets are plain names (not ``module.attr = ...`` or ``x[i] = ...``)."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+
+    def plain(t):
+        if isinstance(t, ast.Name):
+            return True
+        if isinstance(t, (ast.Tuple, ast.List)):
+            return all(plain(e) for e in t.elts)
+        return False
+
+    return all(plain(t) for t in targets)
+
+
+def _runs_code(expr) -> bool:
+    """Whether evaluating ``expr`` would call or await anything. A lambda's body runs
+    later, not now, so only its default values count."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Call, ast.Await, ast.NamedExpr, ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(node, ast.Lambda):
+            stack.extend(node.args.defaults + [d for d in node.args.kw_defaults if d is not None])
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _definitions(body: list) -> list:
+    keep = []
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            keep.append(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None \
+                and _defines_names_only(node) and not _runs_code(node.value):
+            keep.append(node)
+        elif isinstance(node, ast.Try) and not node.finalbody:  # try: import x / except ImportError: ...
+            node.body = _definitions(node.body) or [ast.Pass()]
+            for handler in node.handlers:
+                handler.body = _definitions(handler.body) or [ast.Pass()]
+            node.orelse = _definitions(node.orelse)
+            keep.append(node)
+    return keep
+
+
 def definitions_only(source: str) -> str:
     """The statements of ``source`` that only define things: imports, functions,
-    classes and assignments without calls. Experiments, loops and plots are
-    left out, so a notebook's demo cells cost nothing at grading time."""
+    classes, assignments to plain names that call nothing (lambdas included), and
+    ``try`` blocks around such statements. Experiments, loops, plots and changes to
+    other objects (``module.f = ...``) are left out, so a cell other than the
+    task's own answer costs nothing and changes nothing at grading time."""
     try:
         tree = ast.parse(python_source(source))
     except SyntaxError:
         return ""
-    keep = []
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            keep.append(node)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None \
-                and not any(isinstance(n, (ast.Call, ast.Await, ast.Lambda)) for n in ast.walk(node.value)):
-            keep.append(node)
+    keep = _definitions(tree.body)
     return ast.unparse(ast.Module(body=keep, type_ignores=[])) if keep else ""
 
 
@@ -271,24 +313,28 @@ def _exec_cells(plan, namespace: dict) -> None:
             try:
                 code = compile(ast.Module(body=[node], type_ignores=[]), f"<cell {index}>", "exec")
                 exec(code, namespace)
-            except BaseException as exc:  # noqa: BLE001 - student code; keep going
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
+            except BaseException:  # noqa: BLE001 - student code, even SystemExit or KeyboardInterrupt
                 continue
 
 
-def _source_child(conn, task, plan, function, suite, device, memory_mb):
+_ABSENT = object()
+
+
+def _source_child(conn, task_name, origin, plan, names, inputs, device, memory_mb):
     try:
         _child_setup(memory_mb)
-        calls: list = []
-        _install_tripwires(task, calls)
+        task = get_task(task_name, origin)
+        state = {"active": False, "calls": []}
+        _install_tripwires(task, state)
+        send, loop = _make_case_loop(conn, task, state, device)
         namespace = {"__name__": "__main__"}
         _exec_cells(plan, namespace)
-        fn = namespace.get(function)
-        if not callable(fn):
-            _send(conn, {"i": -1, "status": "missing"})
+        objs = [namespace.get(n, _ABSENT) for n in names]
+        missing = [n for n, o in zip(names, objs) if o is _ABSENT]
+        if missing:
+            send({"i": -1, "status": "missing", "names": missing})
         else:
-            _run_cases(conn, task, fn, task.cases(suite), device, calls)
+            loop(objs, inputs)
     finally:
         os._exit(0)
 
@@ -297,12 +343,15 @@ def _source_child(conn, task, plan, function, suite, device, memory_mb):
 # the parent side
 # ---------------------------------------------------------------------------
 
-def _decode(blob: bytes):
-    n = int.from_bytes(blob[:8], "big")
-    meta = json.loads(blob[8:8 + n].decode())
-    rest = blob[8 + n:]
-    array = np.load(io.BytesIO(rest), allow_pickle=False) if rest else None
-    return meta, array
+def _inputs(task: Task, cases: list) -> list:
+    """What the child gets for each case: inputs, backend, dtype and seed; never ``secret``."""
+    out = []
+    for case in cases:
+        check_case_data(case.args, f"task {task.qualname}, case {case.name!r}: args")
+        check_case_data(case.kwargs, f"task {task.qualname}, case {case.name!r}: kwargs")
+        out.append({"args": tuple(case.args), "kwargs": dict(case.kwargs), "backend": case.backend,
+                    "dtype": case.dtype, "seed": case_seed(task.qualname, case.name)})
+    return out
 
 
 def _collect(proc, conn, cases, limits: Limits) -> tuple[list, str]:
@@ -325,29 +374,32 @@ def _collect(proc, conn, cases, limits: Limits) -> tuple[list, str]:
                 break
             continue
         try:
-            blob = conn.recv_bytes()
-        except (EOFError, OSError):
+            blob = conn.recv_bytes(MAX_MESSAGE_BYTES + (1 << 20))
+        except OSError as exc:
+            ending = ("crashed: the result was too large to grade" if "too long" in str(exc).lower()
+                      else _death(proc, limits))
+            break
+        except EOFError:
             ending = _death(proc, limits)
             break
         try:
-            meta, array = _decode(blob)
+            meta, value = unpack(blob)
         except Exception:  # noqa: BLE001 - malformed data from the child counts as a crash
             ending = "crashed: the process sent data the grader could not read"
             break
-        if meta.get("status") == "done":
+        status = meta.get("status")
+        if status == "done":
             break
-        if meta.get("status") == "missing":
-            ending = "missing"
+        if status == "missing":
+            names = [str(n) for n in meta.get("names", [])][:5]
+            ending = f"missing:{','.join(names)}"
             break
         i = meta.get("i")
-        if not isinstance(i, int) or not 0 <= i < len(cases):
+        if not isinstance(i, int) or not 0 <= i < len(cases) or status not in ("ok", "raised"):
             continue
-        results[i] = CaseResult(cases[i], meta.get("status", "raised"), array if array is not None
-                                else meta.get("value"), meta.get("kind", ""), meta.get("dtype", ""),
-                                meta.get("device", ""), meta.get("error", ""), meta.get("warnings", ()),
+        results[i] = CaseResult(cases[i], status, value, str(meta.get("error", "")),
+                                [str(k) for k in meta.get("exc_types", [])], meta.get("warnings", ()),
                                 meta.get("forbidden", ()))
-        if meta.get("status") == "raised":
-            results[i].kind = meta.get("exc_type", "")
     if proc.is_alive():
         proc.kill()
     proc.join(5)
@@ -357,7 +409,8 @@ def _collect(proc, conn, cases, limits: Limits) -> tuple[list, str]:
         if i in results:
             out.append(results[i])
         else:
-            status = "missing" if ending == "missing" else ("timeout" if ending.startswith("timeout") else "crashed")
+            status = "missing" if ending.startswith("missing") else \
+                ("timeout" if ending.startswith("timeout") else "crashed")
             out.append(CaseResult(case, status, error=ending))
     return out, ending
 
@@ -367,9 +420,9 @@ def _death(proc, limits: Limits) -> str:
     code = proc.exitcode
     if code is not None and code < 0:
         sig = signal.Signals(-code).name
-        if -code in (signal.SIGKILL, signal.SIGSEGV):
+        if -code in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
             return (f"crashed: the process was killed by {sig} (over the memory limit of "
-                    f"{limits.memory_mb} MB, or a crash)")
+                    f"{limits.memory_mb} MB, a runaway recursion, or another crash)")
         return f"crashed: the process was killed by {sig}"
     return f"crashed: the code ended the process (exit code {code}) - do not call exit() or os._exit()"
 
@@ -409,37 +462,41 @@ def _forkserver_context():
         ctx = mp.get_context("forkserver")
         # what notebooks import, loaded once in the server so each child starts warm
         ctx.set_forkserver_preload(["numpy", "scipy.special", "torch", "matplotlib.pyplot", "course",
-                                    "autograder.tasks", "autograder.sandbox"])
+                                    "autograder.tasks", "autograder.sandbox", "autograder._preload"])
         _FORKSERVER = ctx
     return _FORKSERVER
 
 
-def run_sources(task: Task, plan, suite: str = "all", limits: Limits | None = None,
-                function: str | None = None) -> tuple[list, str]:
-    """Execute notebook cells ``plan`` [(index, source)] in a fresh child and run the task's cases."""
+def run_sources(task: Task, plan, names=None, suite: str = "all",
+                limits: Limits | None = None) -> tuple[list, str]:
+    """Execute notebook cells ``plan`` [(index, source)] in a fresh child, look up the
+    objects ``names`` (default: the task's ``uses``) and run the task's cases."""
     limits = limits or Limits()
+    names = tuple(names or task.uses)
     ctx = _forkserver_context()
     parent, child = ctx.Pipe(duplex=False)
     cases = task.cases(suite)
     proc = ctx.Process(target=_source_child,
-                       args=(child, task, list(plan), function or task.function, suite, expected_device(),
-                             limits.memory_mb), daemon=True)
+                       args=(child, task.qualname, task.origin, list(plan), names, _inputs(task, cases),
+                             expected_device(), limits.memory_mb), daemon=True)
     with _main_hidden():
         proc.start()
     child.close()
     return _collect(proc, parent, cases, limits)
 
 
-def run_live(task: Task, fn, suite: str = "visible", limits: Limits | None = None) -> tuple[list, str]:
-    """Fork the current process (a student's kernel) and run the live function there."""
+def run_live(task: Task, objs, suite: str = "visible", limits: Limits | None = None) -> tuple[list, str]:
+    """Fork the current process (a student's kernel) and run the cases on the live objects."""
     import multiprocessing as mp
 
     limits = limits or Limits()
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
     cases = task.cases(suite)
-    proc = ctx.Process(target=_live_child, args=(child, task, fn, suite, expected_device(), limits.memory_mb),
+    proc = ctx.Process(target=_live_child, args=(child, task.qualname, task.origin, list(objs),
+                                                 _inputs(task, cases), expected_device(), limits.memory_mb),
                        daemon=True)
     proc.start()
     child.close()
     return _collect(proc, parent, cases, limits)
+
