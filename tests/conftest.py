@@ -129,3 +129,12 @@ def compare_op(forward, backward, torch_fn, inputs, differentiable, backend, dty
         assert_same_kind(g, backend, dtype)
         assert_close(g, ref, dtype, f"gradient {k} (input {differentiable[k]})", scale)
     return out, grads
+
+
+# The test assignment tests/kinds/99-kinds grades tasks from tests/kinds/tasks.py; every
+# process the tests start (kernels, nbgrader, the grading CLI) finds them through this variable.
+import os as _os
+from pathlib import Path as _Path
+
+KINDS_TASKS = str(_Path(__file__).resolve().parent / "kinds" / "tasks.py")
+_os.environ["AUTOGRADER_TASKS"] = KINDS_TASKS

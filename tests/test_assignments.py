@@ -14,6 +14,36 @@ pytestmark = pytest.mark.autograder
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
+#: every source notebook whose checks must name tasks: the course's and the test assignment's
+SOURCE_NOTEBOOKS = sorted((REPO / "solutions").glob("*/*.ipynb")) + [REPO / "tests/kinds/99-kinds/99-kinds.ipynb"]
+
+
+def test_every_check_names_a_task_and_every_task_is_checked():
+    """A check() in a source notebook that names no task fails here, not at grading time;
+    so does a task that no notebook checks, or one checked without its hidden cases."""
+    from autograder.nbgrader_ext import parse_checks
+    from autograder.tasks import all_tasks, get_task
+
+    checked = {}
+    for path in SOURCE_NOTEBOOKS:
+        chapter = path.parent.name.split("-")[0]
+        for cell in nbformat.read(path, as_version=4).cells:
+            calls = parse_checks(cell.source) if cell.cell_type == "code" else []
+            meta = cell.metadata.get("nbgrader", {})
+            if "check(" in cell.source and cell.cell_type == "code" and meta.get("grade"):
+                assert calls, f"{path.name}: a test cell calls check() in a form the grader cannot read"
+            for task, names, suite in calls:
+                assert meta.get("grade") and not meta.get("solution"), f"{path.name}: check({task!r}) outside a test cell"
+                spec = get_task(task)  # KeyError names the unknown task
+                assert spec.chapter == chapter, f"{path.name} checks {task}, a task of chapter {spec.chapter}"
+                assert len(names) == len(spec.uses), f"{path.name}: check({task!r}) passes {names}, needs {spec.uses}"
+                checked.setdefault(task, set()).add(suite)
+    tasks = all_tasks()
+    never = sorted(set(tasks) - set(checked))
+    assert not never, f"tasks no notebook checks: {never}"
+    for name, suites in checked.items():
+        has_hidden = bool(tasks[name].cases("hidden"))
+        assert "visible" in suites and ("hidden" in suites or "all" in suites or not has_hidden), (name, suites)
 
 
 @pytest.fixture(scope="module")

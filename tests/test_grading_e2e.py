@@ -39,9 +39,9 @@ EXPECTED = {
     "device_no_validation": [0.6, 3, 4],
     "device_wrong_exception": [0.8, 3, 4],  # KeyError instead of ValueError: 4 of 5
     "neuron_no_bias": [1, 0.85, 4],  # right only where b = 0
-    "neuron_numpy_only": [1, 2.14, 4],  # fails the torch case
+    "neuron_numpy_only": [1, 2.57, 4],  # fails the torch case (its NumPy scalar for one input is a number)
     "neuron_relu": [1, 0, 4],
-    "neuron_wrong_orientation": [1, 0, 4],  # w @ x breaks batches; the sigmoid of one input overflows
+    "neuron_wrong_orientation": [1, 0.42, 4],  # w . x is right for one input only; batches break
     "softmax_no_shift": [1, 3, 2.54],  # fails the four large-value cases of 11
     "softmax_max_added": [1, 3, 2.54],
     "softmax_wrong_axis": [1, 3, 0.72],
@@ -49,7 +49,7 @@ EXPECTED = {
     "adv_infinite_loop": [1, 3, 0],
     "adv_os_exit": [1, 3, 0],
     "adv_memory_bomb": [1, 3, 0],
-    "adv_patched_autograder": [1, 3, 0],  # imports autograder in a from-scratch answer
+    "adv_patched_autograder": [1, 3, 2.54],  # the patch changes nothing: graded as no_shift
     "adv_patched_allclose": [1, 3, 2.54],  # the patch changes nothing: graded as no_shift
     "adv_calls_reference": [1, 3, 0],
     "adv_calls_torch_softmax": [1, 3, 0],
@@ -131,11 +131,14 @@ def test_every_score_is_exact(course):
     assert set(got) == set(EXPECTED), "every collected student is graded"
     assert set(VARIANTS) <= set(got)
     cuda = torch.cuda.is_available()
+    wrong = []
     for student, want in EXPECTED.items():
         have = got[student]
         if cuda and student.startswith("device"):
             have, want = have[1:], want[1:]  # with a GPU, 'auto' and 'cuda' expect other answers
-        assert have == pytest.approx(want, abs=1e-9), f"{student}: got {have}, expected {want}"
+        if have != pytest.approx(want, abs=1e-9):
+            wrong.append(f"{student}: got {have}, expected {want}")
+    assert not wrong, "\n".join(wrong)
     assert "graded 24 of 24" in course["grade"]
 
 
