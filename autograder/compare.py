@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .wire import Arr, Opaque, Raised
+from .wire import Arr, Opaque, Raised, map_tree
 
 __all__ = ["Compare", "Array", "Number", "Exact", "Parts", "Pair", "Trajectory", "Outcome", "Check",
            "TOLERANCE", "describe", "values", "plain"]
@@ -58,15 +58,7 @@ def describe(got) -> str:
 
 def values(got):
     """The returned value with every :class:`Arr` replaced by its NumPy array."""
-    if isinstance(got, Arr):
-        return got.value
-    if isinstance(got, tuple):
-        return tuple(values(v) for v in got)
-    if isinstance(got, list):
-        return [values(v) for v in got]
-    if isinstance(got, dict):
-        return {k: values(v) for k, v in got.items()}
-    return got
+    return map_tree(lambda v: v.value if isinstance(v, Arr) else v, got)
 
 
 def plain(value):

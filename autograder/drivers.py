@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .wire import Raised
+from .wire import Raised, map_tree
 
 __all__ = ["attempt", "copy_tree", "forward_backward", "pair_reference", "optimizer_run",
            "torch_optimizer_reference", "Param", "module_script", "value_graph", "VALUE_OPS"]
@@ -41,19 +41,17 @@ def attempt(fn, *args, **kwargs):
         return Raised.from_exception(exc)
 
 
-def copy_tree(value):
-    """A copy of ``value`` with every array and tensor copied (so later changes don't show)."""
+def _copy_leaf(value):
     if isinstance(value, np.ndarray):
         return value.copy()
     if hasattr(value, "detach") and hasattr(value, "clone"):
         return value.detach().clone()
-    if isinstance(value, tuple):
-        return tuple(copy_tree(v) for v in value)
-    if isinstance(value, list):
-        return [copy_tree(v) for v in value]
-    if isinstance(value, dict):
-        return {k: copy_tree(v) for k, v in value.items()}
     return value
+
+
+def copy_tree(value):
+    """A copy of ``value`` with every array and tensor copied (so later changes don't show)."""
+    return map_tree(_copy_leaf, value)
 
 
 # ---------------------------------------------------------------------------

@@ -376,7 +376,7 @@ def _collect(proc, conn, cases, limits: Limits) -> tuple[list, str]:
         try:
             blob = conn.recv_bytes(MAX_MESSAGE_BYTES + (1 << 20))
         except OSError as exc:
-            ending = ("crashed: the result was too large to grade" if "too long" in str(exc).lower()
+            ending = ("crashed: the result was too large to grade" if "message length" in str(exc)
                       else _death(proc, limits))
             break
         except EOFError:

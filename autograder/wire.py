@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["Arr", "Raised", "Opaque", "make_packer", "unpack", "MAX_MESSAGE_BYTES"]
+__all__ = ["Arr", "Raised", "Opaque", "make_packer", "unpack", "map_tree", "MAX_MESSAGE_BYTES"]
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one case's result, all arrays together
 MAX_ITEMS = 100_000  # values in one result (nested items counted)
@@ -71,6 +71,17 @@ class Arr:
         return f"Arr({self.kind}, {self.dtype}, shape={self.shape})"
 
 
+def map_tree(fn, value):
+    """``value`` with ``fn`` applied to every leaf inside its tuples, lists and dicts."""
+    if isinstance(value, tuple):
+        return tuple(map_tree(fn, v) for v in value)
+    if isinstance(value, list):
+        return [map_tree(fn, v) for v in value]
+    if isinstance(value, dict):
+        return {k: map_tree(fn, v) for k, v in value.items()}
+    return fn(value)
+
+
 def describe_exception(exc: BaseException) -> str:
     """``"TypeError: message (cell line 3: x @ w)"``: the error and where in the notebook it happened."""
     import traceback
@@ -98,7 +109,7 @@ def make_packer():
     raised = Raised
     modules = sys.modules
     scalars = (bool, int, float, str, type(None))
-    limits = {"items": MAX_ITEMS, "bytes": MAX_MESSAGE_BYTES, "depth": MAX_DEPTH}
+    limits = {"items": MAX_ITEMS, "bytes": MAX_MESSAGE_BYTES, "depth": MAX_DEPTH, "string": 1 << 20}
 
     def pack(meta: dict, *value) -> bytes:
         """``meta`` (a JSON object) and, when given, the one returned ``value``."""
@@ -123,6 +134,8 @@ def make_packer():
             if isinstance(v, scalars):
                 if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2 ** 63:
                     return float(v)
+                if isinstance(v, str) and len(v) > limits["string"]:
+                    return {"~o": "str", "note": f"a string too long to grade ({len(v)} characters)"}
                 return v
             if isinstance(v, raised):
                 return {"~r": str(v.message)[:400], "e": str(v.type)[:80]}

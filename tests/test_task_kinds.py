@@ -329,3 +329,15 @@ def test_a_test_cell_naming_no_task_stops_grading_with_a_clear_error():
 
 def test_the_environment_names_the_test_tasks():
     assert os.environ["AUTOGRADER_TASKS"].endswith(os.path.join("kinds", "tasks.py"))
+
+
+def test_a_result_too_large_to_send_costs_its_task_only():
+    from autograder.judge import judge_sources
+    from autograder.sandbox import Limits
+
+    huge = "def mse(pred, target):\n    return ['x' * (1 << 19)] * 400\n"  # 200 MB of strings
+    v = judge_sources("99.mse", [(0, huge)], None, "visible", Limits(10, 1024))
+    assert v.passed == 0 and "too large" in v.report()
+    long_text = "def mse(pred, target):\n    return 'y' * (3 << 20)\n"
+    v = judge_sources("99.mse", [(0, long_text)], None, "visible", Limits(10, 1024))
+    assert v.passed == 0 and "a string too long to grade" in v.report()

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..compare import Array, Compare
+from ..wire import map_tree
 
 __all__ = ["Case", "Task", "get_task", "all_tasks", "expected_device", "environment", "call", "case_seed",
            "check_case_data"]
@@ -126,17 +127,15 @@ class Task:
         return self.reference(*to_float64(case.args), **to_float64(case.kwargs))
 
 
-def to_float64(value):
-    """Floating arrays inside ``value`` as float64 copies (for the reference)."""
+def _float64_copy(value):
     if isinstance(value, np.ndarray):
         return value.astype(np.float64) if value.dtype.kind == "f" else value.copy()
-    if isinstance(value, tuple):
-        return tuple(to_float64(v) for v in value)
-    if isinstance(value, list):
-        return [to_float64(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_float64(v) for k, v in value.items()}
     return value
+
+
+def to_float64(value):
+    """Floating arrays inside ``value`` as float64 copies (for the reference)."""
+    return map_tree(_float64_copy, value)
 
 
 _DATA_SCALARS = (bool, int, float, str, bytes, type(None), np.generic)
