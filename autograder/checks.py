@@ -62,9 +62,9 @@ def check(task: str, *objects, suite: str = "visible", seconds: float | None = N
 
     spec = get_task(task)
     short = spec.name
-    if len(objects) != len(spec.uses):
-        print(f"{short}: check needs {len(spec.uses)} object(s) ({', '.join(spec.uses)}), got {len(objects)}")
-        return Result(None, f"{short}: nothing to check")
+    if len(objects) != len(spec.uses):  # the test cell is the course's: its mistake must show, loudly
+        raise TypeError(f"check({task!r}, ...) needs {len(spec.uses)} object(s) ({', '.join(spec.uses)}), "
+                        f"got {len(objects)}")
     for name, obj in zip(spec.uses, objects):
         if not callable(obj):
             print(f"{short}: expected {name} to be a function or class, got {type(obj).__name__}")

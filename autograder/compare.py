@@ -235,7 +235,8 @@ def _short(v, limit: int = 120) -> str:
 
 class Parts(Compare):
     """Several results, compared part by part: a tuple (``container="tuple"``,
-    lists accepted too) or a dict (``container="dict"``).
+    lists accepted too) or a dict (``container="dict"``); by default, the kind
+    of container the reference returns.
 
     ``parts`` lists the part names (each compared with ``each``, an
     :class:`Array` by default) or maps names to their own comparisons.
@@ -244,11 +245,11 @@ class Parts(Compare):
     value at (2, 1)``. A part the reference gives as None must be None.
     """
 
-    def __init__(self, parts=None, each: Compare | None = None, container: str = "tuple",
+    def __init__(self, parts=None, each: Compare | None = None, container: str | None = None,
                  all_or_nothing: bool = False):
         super().__init__()
-        if container not in ("tuple", "dict"):
-            raise ValueError(f"container must be 'tuple' or 'dict', got {container!r}")
+        if container not in (None, "tuple", "dict"):
+            raise ValueError(f"container must be 'tuple', 'dict' or None (as the reference's), got {container!r}")
         self.each = each or Array()
         if isinstance(parts, dict):
             self.parts = dict(parts)
@@ -272,8 +273,8 @@ class Parts(Compare):
             return list(expected)
         return [f"part {i + 1}" for i in range(len(expected))]
 
-    def _split(self, value, names):
-        if self.container == "dict":
+    def _split(self, value, names, container):
+        if container == "dict":
             if not isinstance(value, dict):
                 return None
             return {n: value.get(n, _MISSING) for n in names}
@@ -284,14 +285,16 @@ class Parts(Compare):
     def judge(self, case, got, expected):
         if isinstance(got, Raised):
             return 0.0, _raised(got)
+        container = self.container or ("dict" if isinstance(expected, dict) else "tuple")
         names = self._names(expected)
-        mine = self._split(got, names)
-        want = self._split(expected, names) if expected is not None else {n: None for n in names}
+        mine = self._split(got, names, container)
+        want = self._split(expected, names, container) if expected is not None else {n: None for n in names}
         if want is None:
-            raise TypeError(f"the reference returned {type(expected).__name__}, not the {self.container} of "
-                            f"parts {names} this task compares")
+            raise TypeError(f"the reference returned {type(expected).__name__}, not the {container} of "
+                            f"parts {names} this task compares - help: a single result is compared with "
+                            "Array() or Number(), not Parts")
         if mine is None:
-            shape = f"a dict with keys {names}" if self.container == "dict" else \
+            shape = f"a dict with keys {names}" if container == "dict" else \
                 f"a tuple of {len(names)} ({', '.join(names)})"
             return 0.0, f"returned {describe(got)}, expected {shape}"
         credits, problems, notes = [], [], []

@@ -5,6 +5,7 @@ student's objects; its ``reference(*args, **kwargs)`` executes in the judge.
 The drivers here come in such pairs, so a chapter module only picks one and
 names the reference it compares with:
 
+* :func:`forward_output`: a forward that must return ``(out, cache)``, judged on ``out``.
 * :func:`forward_backward` / :func:`pair_reference`: a backward run on the
   cache of the student's own forward (and, to tell the two apart, on the
   reference forward's cache); compare with :class:`~autograder.compare.Pair`.
@@ -29,7 +30,7 @@ import numpy as np
 
 from .wire import Raised, map_tree
 
-__all__ = ["attempt", "copy_tree", "forward_backward", "pair_reference", "optimizer_run",
+__all__ = ["attempt", "copy_tree", "forward_output", "forward_backward", "pair_reference", "optimizer_run",
            "torch_optimizer_reference", "Param", "module_script", "value_graph", "VALUE_OPS"]
 
 
@@ -58,6 +59,23 @@ def copy_tree(value):
 # forward / backward pairs
 # ---------------------------------------------------------------------------
 
+def forward_output(with_dout: bool = False):
+    """A ``run`` for a forward task: the ``out`` of ``op_forward(*inputs) -> (out, cache)``.
+
+    ``with_dout=True`` drops the last argument, so the forward task can share the
+    cases of its backward task (whose last argument is ``dout``).
+    """
+
+    def run(objs, *args, **kwargs):
+        inputs = args[:-1] if with_dout else args
+        returned = objs[0](*inputs, **kwargs)
+        if not (isinstance(returned, tuple) and len(returned) == 2):
+            raise TypeError(f"the forward must return (out, cache), got {type(returned).__name__}")
+        return returned[0]
+
+    return run
+
+
 def forward_backward(make_cache):
     """A ``run`` for a backward task: ``check(task, op_forward, op_backward)``.
 
@@ -70,7 +88,11 @@ def forward_backward(make_cache):
     def run(objs, *args, **kwargs):
         forward, backward = objs
         *inputs, dout = args
-        ref_cache = make_cache(*copy_tree(inputs), **kwargs)
+        try:
+            ref_cache = make_cache(*copy_tree(inputs), **kwargs)
+        except Exception as exc:  # the task's own code: say so, the student is not to blame
+            raise RuntimeError(f"the grader could not build the reference cache ({type(exc).__name__}: {exc}) - "
+                               "a bug in the task, please tell your instructor") from exc
         result = {"out": None, "own": None, "ref": None}
         try:
             returned = forward(*inputs, **kwargs)

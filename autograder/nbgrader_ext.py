@@ -71,6 +71,15 @@ def parse_checks(source: str) -> list[tuple[str, tuple, str]]:
     return found
 
 
+def _calls_check(source: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    return any(isinstance(n, ast.Call) and (getattr(n.func, "id", None) == "check"
+                                            or getattr(n.func, "attr", None) == "check") for n in ast.walk(tree))
+
+
 def _combine_suites(suites) -> str:
     suites = set(suites)
     if "all" in suites or {"visible", "hidden"} <= suites:
@@ -135,6 +144,10 @@ class JudgeTasks(Preprocessor):
                 continue
             calls = parse_checks(cell.source)
             if not calls:
+                if _calls_check(cell.source):  # the course's mistake: never a silent 0 for everybody
+                    raise RuntimeError(f"test cell {_meta(cell).get('grade_id')!r} calls check() in a form the "
+                                       "grader cannot read - help: check(\"<chapter>.<task>\", name, ...) with "
+                                       "the task as a string and the graded objects as plain names")
                 continue  # a test cell of another kind: nbgrader grades it from the kernel's output
             plan = _plans(cells, index)
             points = float(_meta(cell).get("points", 0))

@@ -102,8 +102,42 @@ def _resolve(dotted: str):
     return None
 
 
+def _make_caller_check(task: Task):
+    """``called_by_student()``: whether the nearest caller that is not library code
+    (the course reference, NumPy, torch, the standard library) is the student's code
+    rather than the grader's (the autograder, the task's module). So the task's own
+    driver may call the reference (to build a cache, say) while the student may not,
+    directly or through another library function."""
+    import course
+
+    def folder(path):
+        return os.path.join(os.path.dirname(os.path.abspath(path)), "")
+
+    grader = (folder(__file__),)
+    if task.origin.endswith(".py"):
+        grader += (os.path.abspath(task.origin),)
+    library = tuple({folder(course.__file__), os.path.join(sys.prefix, ""), os.path.join(sys.base_prefix, ""),
+                     folder(os.__file__)})
+    getframe = sys._getframe
+
+    def called_by_student() -> bool:
+        frame = getframe(2)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if name.startswith(grader):
+                return False
+            if not (name.startswith(library) or name.startswith("<frozen")):
+                return True
+            frame = frame.f_back
+        return False
+
+    return called_by_student
+
+
 def _install_tripwires(task: Task, state: dict) -> None:
-    """Replace the task's forbidden routines; they pass through except while a case runs."""
+    """Replace the task's forbidden routines. They pass through unless a case is running
+    and the call comes, directly or not, from the student's code."""
+    called_by_student = _make_caller_check(task)
     for dotted in task.forbidden:
         found = _resolve(dotted)
         if found is None:
@@ -112,7 +146,7 @@ def _install_tripwires(task: Task, state: dict) -> None:
         original = getattr(owner, attr)
 
         def tripwire(*args, _name=dotted, _original=original, **kwargs):
-            if not state["active"]:
+            if not state["active"] or not called_by_student():
                 return _original(*args, **kwargs)
             state["calls"].append(_name)
             raise ForbiddenCall(f"{_name} does the task for you: {task.name} must be written from scratch")

@@ -31,11 +31,22 @@ def main(argv=None) -> int:
             result = api.autograde(assignment, student, force=True, create=True)
         message = ""
         if not result.get("success"):
-            log = (result.get("log") or "").strip().splitlines()
-            message = " | ".join([ln for ln in log if "ERROR" in ln][-3:]) or (result.get("error") or "")[-300:]
+            message = _failure(result)
         out.write(json.dumps({"student": student, "success": bool(result.get("success")), "message": message}) + "\n")
         out.flush()
     return 0
+
+
+def _failure(result: dict) -> str:
+    """The line that says why nbgrader could not grade a notebook (the exception), else its last errors."""
+    import re
+
+    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
+    causes = [ln.strip() for ln in text.splitlines() if re.match(r"\s*[\w.]*(Error|Exception)\b.*: ", ln)]
+    if causes:
+        return causes[-1][:500]
+    errors = [ln.strip() for ln in text.splitlines() if "ERROR" in ln]
+    return " | ".join(errors[-3:])[:500] or "autograde failed (no message)"
 
 
 if __name__ == "__main__":

@@ -137,4 +137,5 @@ import os as _os
 from pathlib import Path as _Path
 
 KINDS_TASKS = str(_Path(__file__).resolve().parent / "kinds" / "tasks.py")
-_os.environ["AUTOGRADER_TASKS"] = KINDS_TASKS
+_os.environ["AUTOGRADER_TASKS"] = _os.pathsep.join(
+    [KINDS_TASKS] + [p for p in _os.environ.get("AUTOGRADER_TASKS", "").split(_os.pathsep) if p and p != KINDS_TASKS])

@@ -220,12 +220,11 @@ def registry():
     """The task registry, restored after the test (tasks it loads do not leak into other tests)."""
     from autograder import tasks
 
-    saved, loaded = dict(tasks._REGISTRY), set(tasks._LOADED)
+    saved, loaded, broken = dict(tasks._REGISTRY), set(tasks._LOADED), dict(tasks._BROKEN)
     yield tasks
-    tasks._REGISTRY.clear()
-    tasks._REGISTRY.update(saved)
-    tasks._LOADED.clear()
-    tasks._LOADED.update(loaded)
+    for live, kept in ((tasks._REGISTRY, saved), (tasks._LOADED, loaded), (tasks._BROKEN, broken)):
+        live.clear()
+        live.update(kept)
 
 
 def test_task_modules_are_found_and_checked(tmp_path, monkeypatch, registry):
@@ -242,9 +241,20 @@ def test_task_modules_are_found_and_checked(tmp_path, monkeypatch, registry):
     bad.write_text("TASKS = []\n")
     with pytest.raises(ValueError, match="must set CHAPTER"):
         registry.load_file(str(bad))
-    monkeypatch.setenv("AUTOGRADER_TASKS", str(tmp_path / "missing.py"))
-    with pytest.raises(FileNotFoundError, match="named in AUTOGRADER_TASKS"):
+    twice = tmp_path / "twice.py"
+    twice.write_text("from autograder.tasks import Task\nCHAPTER = '76'\n"
+                     "TASKS = [Task(name='f', uses=('f',), make_cases=list), Task(name='f', uses=('g',), "
+                     "make_cases=list)]\n")
+    with pytest.raises(ValueError, match="names f more than once"):
+        registry.load_file(str(twice))
+    # a broken module costs its own tasks: the others are still found, and the error is named
+    monkeypatch.setenv("AUTOGRADER_TASKS", os.pathsep.join([str(tmp_path / "missing.py"), str(bad),
+                                                            os.environ["AUTOGRADER_TASKS"]]))
+    with pytest.raises(ImportError, match="named in AUTOGRADER_TASKS.*must set CHAPTER|must set CHAPTER.*named in"):
         all_tasks()
+    assert get_task("99.mse").name == "mse" and get_task("00.softmax").name == "softmax"
+    with pytest.raises(KeyError, match="cannot be loaded: .*bad.py: ValueError"):
+        get_task("55.nothing")
 
 
 # ---------------------------------------------------------------------------
@@ -325,10 +335,25 @@ def test_a_test_cell_naming_no_task_stops_grading_with_a_clear_error():
     cell.source = 'check("99.linear_backward", linear_backward)'
     with pytest.raises(RuntimeError, match="needs 2: linear_forward, linear_backward"):
         JudgeTasks(time_limit=5).preprocess(nb, {})
+    cell.source = 'import types\ncheck("99.mse", types.SimpleNamespace(f=mse).f)'
+    with pytest.raises(RuntimeError, match="calls check\\(\\) in a form the grader cannot read"):
+        JudgeTasks(time_limit=5).preprocess(nb, {})
+
+
+def test_a_notebook_that_cannot_be_graded_says_why():
+    """What `grade` prints for a failed notebook: the exception, not nbgrader's generic lines."""
+    from autograder.worker import _failure
+
+    log = ("[AutogradeApp | ERROR] There was an error processing assignment: /c/submitted/x\n"
+           "[AutogradeApp | ERROR] Traceback (most recent call last):\n  File ...\n"
+           "    RuntimeError: a test cell checks unknown task '57.doubel'; did you mean '57.double'?\n"
+           "[AutogradeApp | ERROR] Please see the the above traceback for details\n")
+    assert _failure({"log": log}).startswith("RuntimeError: a test cell checks unknown task '57.doubel'")
+    assert "ERROR" in _failure({"log": "[X | ERROR] something odd"})
 
 
 def test_the_environment_names_the_test_tasks():
-    assert os.environ["AUTOGRADER_TASKS"].endswith(os.path.join("kinds", "tasks.py"))
+    assert os.environ["AUTOGRADER_TASKS"].split(os.pathsep)[0].endswith(os.path.join("kinds", "tasks.py"))
 
 
 def test_a_result_too_large_to_send_costs_its_task_only():
@@ -341,3 +366,41 @@ def test_a_result_too_large_to_send_costs_its_task_only():
     long_text = "def mse(pred, target):\n    return 'y' * (3 << 20)\n"
     v = judge_sources("99.mse", [(0, long_text)], None, "visible", Limits(10, 1024))
     assert v.passed == 0 and "a string too long to grade" in v.report()
+
+
+def test_a_driver_may_call_a_forbidden_reference_the_student_may_not(registry, tmp_path):
+    """A from-scratch backward whose documented cache comes from the course forward: the
+    driver's call is the grader's, the student's call is a forbidden one."""
+    module = tmp_path / "pair.py"
+    module.write_text('''
+import numpy as np
+import course.activations
+from autograder.compare import Array, Pair
+from autograder.drivers import forward_backward, pair_reference
+from autograder.tasks import Case, Task
+
+CHAPTER = "78"
+
+def cases():
+    rng = np.random.default_rng(0)
+    return [Case("rows (3, 4)", (rng.normal(size=(3, 4)), rng.normal(size=(3, 4))))]
+
+TASKS = [Task(name="softmax_backward", uses=("softmax_forward", "softmax_backward"), make_cases=cases,
+              run=forward_backward(lambda x: course.activations.softmax_forward(x)[1]),
+              reference=pair_reference(course.activations.softmax_forward, course.activations.softmax_backward),
+              compare=Pair(grads=Array()), from_scratch=True,
+              forbidden=("course.activations.softmax_forward", "course.activations.softmax_backward"))]
+''')
+    registry.load_file(str(module))
+    from autograder.judge import judge_sources
+    from autograder.sandbox import Limits
+
+    own = ("import numpy as np\ndef softmax_forward(x):\n    e = np.exp(x - x.max(-1, keepdims=True))\n"
+           "    s = e / e.sum(-1, keepdims=True)\n    return s, (s, -1)\n"
+           "def softmax_backward(dout, cache):\n    s, axis = cache\n"
+           "    return s * (dout - (dout * s).sum(axis, keepdims=True))\n")
+    assert judge_sources("78.softmax_backward", [(0, own)], None, "all", Limits(10, 1024)).score(1) == 1.0
+    cheat = own + ("import course.activations as A\ndef softmax_backward(dout, cache):\n"
+                   "    return A.softmax_backward(dout, cache)\n")
+    v = judge_sources("78.softmax_backward", [(0, cheat)], None, "all", Limits(10, 1024))
+    assert v.score(1) == 0.0 and "course.activations.softmax_backward" in v.report()

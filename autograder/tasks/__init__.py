@@ -173,6 +173,7 @@ def case_seed(task: str, index: int) -> int:
 
 _REGISTRY: dict[str, Task] = {}
 _LOADED: set = set()
+_BROKEN: dict = {}  # module or file -> the error that stopped it loading
 
 
 def _register_module(module, origin: str) -> None:
@@ -182,6 +183,10 @@ def _register_module(module, origin: str) -> None:
         raise ValueError(f"task module {origin} must set CHAPTER to a short string such as '01'")
     if not isinstance(tasks, (list, tuple)):
         raise ValueError(f"task module {origin} must list its tasks in TASKS")
+    names = [t.name for t in tasks if isinstance(t, Task)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{origin}: TASKS names {', '.join(twice)} more than once")
     for task in tasks:
         if not isinstance(task, Task):
             raise TypeError(f"{origin}: TASKS holds a {type(task).__name__}, not a Task")
@@ -213,17 +218,29 @@ def load_file(path: str) -> None:
 
 
 def _load_all() -> None:
+    """Load every task module; one that fails is recorded and skipped, so a broken
+    chapter module costs its own tasks only."""
+    def attempt(key, load):
+        if key in _LOADED:
+            return
+        try:
+            load()
+            _BROKEN.pop(key, None)
+        except Exception as exc:  # noqa: BLE001 - reported by all_tasks() and get_task()
+            _BROKEN[key] = f"{type(exc).__name__}: {exc}"
+
     for name in _chapter_modules():
-        if name not in _LOADED:
-            _register_module(importlib.import_module(name), name)
-            _LOADED.add(name)
+        attempt(name, lambda name=name: (_register_module(importlib.import_module(name), name), _LOADED.add(name)))
     for path in filter(None, os.environ.get("AUTOGRADER_TASKS", "").split(os.pathsep)):
-        load_file(path)
+        attempt(str(Path(path).resolve()), lambda path=path: load_file(path))
 
 
 def all_tasks() -> dict:
-    """Every registered task by its qualified name ("00.softmax")."""
+    """Every registered task by its qualified name ("00.softmax"); raises if a task module is broken."""
     _load_all()
+    if _BROKEN:
+        raise ImportError("task modules that cannot be loaded: " +
+                          "; ".join(f"{k}: {v}" for k, v in sorted(_BROKEN.items())))
     return dict(_REGISTRY)
 
 
@@ -245,6 +262,9 @@ def get_task(name: str, origin: str | None = None) -> Task:
             difflib.get_close_matches(name, list(_REGISTRY), n=2, cutoff=0.6)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else \
             f"; known tasks: {', '.join(sorted(_REGISTRY))}"
+        if _BROKEN:
+            hint += "; task modules that cannot be loaded: " + \
+                "; ".join(f"{k}: {v}" for k, v in sorted(_BROKEN.items()))
         raise KeyError(f"unknown task {name!r}{hint}") from None
 
 

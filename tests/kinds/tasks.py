@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.compare import Array, Check, Exact, Number, Outcome, Pair, Parts, Trajectory
-from autograder.drivers import (forward_backward, module_script, optimizer_run, pair_reference,
+from autograder.drivers import (forward_backward, forward_output, module_script, optimizer_run, pair_reference,
                                 torch_optimizer_reference, value_graph)
 from autograder.tasks import Case, Task
 
@@ -96,14 +96,6 @@ def _linear_cases():
         Case("torch tensors, x (5, 4), W (3, 4)", layer(5, 4, 3), backend="torch", suite="hidden",
              tags=("torch",)),
     ]
-
-
-def _forward_only(objs, x, W, b, dout):
-    """The forward task: the output of linear_forward, which must return (out, cache)."""
-    returned = objs[0](x, W, b)
-    if not (isinstance(returned, tuple) and len(returned) == 2):
-        raise TypeError(f"linear_forward must return (out, cache), got {type(returned).__name__}")
-    return returned[0]
 
 
 def _linear_reference(x, W, b, dout):
@@ -311,7 +303,7 @@ TASKS = [
     ),
     Task(
         name="linear_forward", uses=("linear_forward",), describe="linear_forward(x, W, b) -> (x W^T + b, cache)",
-        make_cases=_linear_cases, run=_forward_only, reference=_linear_reference, from_scratch=True,
+        make_cases=_linear_cases, run=forward_output(with_dout=True), reference=_linear_reference, from_scratch=True,
         forbidden=("course.layers.linear", "course.layers.linear_forward", "torch.nn.functional.linear"),
         hints={"torch": "use the @ operator and .T, which work on tensors too"},
     ),
