@@ -214,18 +214,33 @@ class Exact(Compare):
     """Exactly the reference's answer: numbers, strings, shapes, counts, labels.
 
     Tuples and lists compare alike, as do NumPy and Python scalars, so
-    ``[(4, 3), (4,)]`` equals ``[[4, 3], [4]]``.
+    ``[(4, 3), (4,)]`` equals ``[[4, 3], [4]]``; where the reference has whole
+    numbers, floats are wrong (``(4.0, 3.0)`` is no shape).
     """
 
     def judge(self, case, got, expected):
         if isinstance(got, Raised):
             return 0.0, _raised(got)
         g, e = plain(got), plain(expected)
-        if g == e:
+        if _same(g, e):
             return 1.0, ""
+        note = " (whole numbers are expected, not floats)" if g == e else ""
         if case.suite == "visible":
-            return 0.0, f"returned {_short(g)}, expected {_short(e)}"
-        return 0.0, f"returned {describe(got)}, which is not the expected answer"
+            return 0.0, f"returned {_short(g)}, expected {_short(e)}{note}"
+        return 0.0, f"returned {describe(got)}, which is not the expected answer{note}"
+
+
+def _same(g, e) -> bool:
+    """Equal, and whole numbers where whole numbers are expected (``4.0`` is no shape)."""
+    if isinstance(e, list):
+        return isinstance(g, list) and len(g) == len(e) and all(_same(a, b) for a, b in zip(g, e))
+    if isinstance(e, dict):
+        return isinstance(g, dict) and g.keys() == e.keys() and all(_same(g[k], e[k]) for k in e)
+    if isinstance(e, bool) or isinstance(g, bool):
+        return type(g) is type(e) and g == e
+    if isinstance(e, int) and isinstance(g, float):
+        return False
+    return g == e
 
 
 def _short(v, limit: int = 120) -> str:
@@ -436,14 +451,15 @@ class Check(Compare):
     """Properties a result must have, for results with no single right value
     (a dropout mask is random). ``properties(case, value)`` gets the returned
     value (arrays as NumPy) and returns ``[(passed, description), ...]``;
-    credit is the share that pass.
+    credit is the share that pass (``all_or_nothing=True``: all or none).
     """
 
     needs_reference = False
 
-    def __init__(self, properties):
+    def __init__(self, properties, all_or_nothing: bool = False):
         super().__init__()
         self.properties = properties
+        self.all_or_nothing = all_or_nothing
 
     def judge(self, case, got, expected):
         if isinstance(got, Raised):
@@ -456,4 +472,5 @@ class Check(Compare):
         if not results:
             raise ValueError("a Check's properties() returned no results")
         failed = [text for ok, text in results if not ok]
-        return (len(results) - len(failed)) / len(results), "; ".join(failed)
+        credit = (len(results) - len(failed)) / len(results)
+        return (0.0 if self.all_or_nothing and failed else credit), "; ".join(failed)

@@ -69,7 +69,7 @@ def forward_output(with_dout: bool = False):
     def run(objs, *args, **kwargs):
         inputs = args[:-1] if with_dout else args
         returned = objs[0](*inputs, **kwargs)
-        if not (isinstance(returned, tuple) and len(returned) == 2):
+        if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
             raise TypeError(f"the forward must return (out, cache), got {type(returned).__name__}")
         return returned[0]
 
@@ -96,7 +96,7 @@ def forward_backward(make_cache):
         result = {"out": None, "own": None, "ref": None}
         try:
             returned = forward(*inputs, **kwargs)
-            if not (isinstance(returned, tuple) and len(returned) == 2):
+            if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
                 raise TypeError(f"the forward must return (out, cache), got {type(returned).__name__}")
             result["out"], cache = returned
             result["own"] = attempt(backward, copy_tree(dout), cache)
@@ -163,7 +163,7 @@ def optimizer_run(objs, theta0, curvature, center, noise, hyper):
     for t in range(steps):
         opt.zero_grad()
         for p in params:
-            if p.grad is not None and bool((p.grad != 0).any()):
+            if p.grad is not None and bool(np.any(_numpy(p.grad) != 0)):
                 raise AssertionError("zero_grad() left a gradient that is not zero (or None)")
         for p, h, c, n in zip(params, curvature, center, noise):
             p.grad = _quadratic_grad(p.data, h, c, n[t])

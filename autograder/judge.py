@@ -122,10 +122,12 @@ def _hinted_tags(outcomes) -> list:
     return chosen
 
 
-def judge_sources(task_name: str, plan, names=None, suite: str = "all", limits: Limits | None = None) -> Verdict:
-    """Run the task on the objects ``names`` defined by the notebook cells ``plan``; judge."""
+def judge_sources(task_name: str, plan, names=None, suite: str = "all", limits: Limits | None = None,
+                  skipped: set | None = None) -> Verdict:
+    """Run the task on the objects ``names`` defined by the notebook cells ``plan``; judge.
+    ``skipped``: see :func:`autograder.sandbox.run_sources`."""
     task = get_task(task_name)
-    results, ending = run_sources(task, plan, names, suite, (limits or Limits()).for_task(task))
+    results, ending = run_sources(task, plan, names, suite, (limits or Limits()).for_task(task), skipped)
     return judge(task, results, ending)
 
 

@@ -10,9 +10,10 @@ patching ``autograder``, ``numpy`` or ``course`` inside the notebook cannot
 change a score.
 
 For each task the sandbox runs the task's own answer cells (the solution
-cells after the previous test cell) whole and every other earlier code cell
-as definitions only, so a cell that sleeps, exits or patches things costs
-its own task and no other.
+cells after the previous test cell) as they are, tries the student's other
+cells out in a throwaway process before running them, and takes only the
+definitions from the course's cells, so a cell that sleeps, exits, crashes or
+patches things costs its own task and no other.
 
 :class:`MathToMathML` turns ``$...$`` and ``$$...$$`` in markdown cells into
 MathML, which browsers render without MathJax or any network access.
@@ -93,15 +94,20 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 def _kernel_output(outputs, limit: int = 2000) -> str:
     """What the kernel itself printed or raised in a test cell, as text (never scored)."""
+    def text_of(value) -> str:  # nbformat allows a string or a list of strings
+        if isinstance(value, list):
+            return "".join(v for v in value if isinstance(v, str))
+        return value if isinstance(value, str) else ""
+
     texts = []
     for out in outputs:
         kind = out.get("output_type")
         if kind == "stream":
-            texts.append(_OWN_NOTE.sub("", out.get("text", "")))
+            texts.append(_OWN_NOTE.sub("", text_of(out.get("text", ""))))
         elif kind == "error":
-            texts.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}\n")
+            texts.append(f"{text_of(out.get('ename', 'Error'))}: {text_of(out.get('evalue', ''))}\n")
         elif kind in ("execute_result", "display_data"):
-            text = out.get("data", {}).get("text/plain", "")
+            text = text_of(out.get("data", {}).get("text/plain", ""))
             if not (kind == "execute_result" and text == "0"):  # check()'s placeholder
                 texts.append(text + "\n")
     text = _ANSI.sub("", "".join(texts)).strip()
@@ -111,21 +117,26 @@ def _kernel_output(outputs, limit: int = 2000) -> str:
 
 
 def _plans(cells, index: int):
-    """The cells the sandbox runs for the test cell at ``index``: the task's own
-    answer cells (those after the previous test cell) whole, every other earlier
-    code cell as definitions only (see :func:`definitions_only`)."""
+    """The cells the sandbox runs for the test cell at ``index``, as (index, source, mode).
+
+    The student's cells (answer cells, and cells the student added) run whole: those
+    after the previous test cell are the task's own ("own"), the others are tried out
+    first ("other", see :func:`autograder.sandbox._run_plan`). The course's own cells
+    (set-up, plots, experiments) contribute their definitions only.
+    """
     previous_test = max((j for j in range(index) if _is_test_cell(cells[j])), default=-1)
     plan = []
     for j in range(index):
         cell = cells[j]
         if cell.cell_type != "code" or _is_test_cell(cell):
             continue
-        if _meta(cell).get("solution", False) and j > previous_test:
-            plan.append((j, python_source(cell.source)))
+        students = _meta(cell).get("solution", False) or not _meta(cell)
+        if students:
+            plan.append((j, python_source(cell.source), "own" if j > previous_test else "other"))
         else:
             defs = definitions_only(cell.source)
             if defs:
-                plan.append((j, defs))
+                plan.append((j, defs, "other"))
     return plan
 
 
@@ -138,6 +149,7 @@ class JudgeTasks(Preprocessor):
 
     def preprocess(self, nb, resources):
         limits = Limits(self.time_limit, self.memory_limit_mb)
+        skipped: set = set()  # statements of this notebook found to exit, crash or hang: tried once only
         cells = nb.cells
         for index, cell in enumerate(cells):
             if not _is_test_cell(cell):
@@ -154,7 +166,7 @@ class JudgeTasks(Preprocessor):
             by_task: dict = {}
             for task, names, suite in calls:
                 by_task.setdefault((task, names), []).append(suite)
-            verdicts = [self._judge(task, names, plan, _combine_suites(suites), limits)
+            verdicts = [self._judge(task, names, plan, _combine_suites(suites), limits, skipped)
                         for (task, names), suites in by_task.items()]
             cell_verdict = Verdict(_meta(cell).get("grade_id", "cell"),
                                    passed=sum(v.passed for v in verdicts if not v.forbidden),
@@ -165,6 +177,7 @@ class JudgeTasks(Preprocessor):
             shown = _kernel_output(cell.get("outputs", []))
             if shown:
                 report += "\n\nthe notebook's own output in this cell (shown, not scored):\n" + shown
+            report = report.encode("utf-8", "backslashreplace").decode("utf-8")  # no lone surrogates
             cell.outputs = [
                 NotebookNode(output_type="stream", name="stdout", text=report + "\n"),
                 NotebookNode(output_type="execute_result", execution_count=cell.get("execution_count"),
@@ -172,7 +185,7 @@ class JudgeTasks(Preprocessor):
             ]
         return nb, resources
 
-    def _judge(self, task: str, names: tuple, plan, suite: str, limits: Limits) -> Verdict:
+    def _judge(self, task: str, names: tuple, plan, suite: str, limits: Limits, skipped: set) -> Verdict:
         # a test cell that names no task, or passes the wrong objects, is the course's mistake,
         # not the student's: stop with a clear error rather than give anybody 0 points
         from .tasks import get_task
@@ -185,7 +198,7 @@ class JudgeTasks(Preprocessor):
         if len(names) != len(spec.uses):
             raise RuntimeError(f"a test cell passes {len(names)} object(s) to check({task!r}, ...); the task "
                                f"needs {len(spec.uses)}: {', '.join(spec.uses)}")
-        return judge_sources(task, plan, names, suite, limits)
+        return judge_sources(task, plan, names, suite, limits, skipped)
 
 
 class SafeExecute(Execute):
@@ -238,6 +251,23 @@ class SafeExecute(Execute):
         return cell
 
     execute_cell = run_sync(async_execute_cell)  # nbconvert calls the sync wrapper
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Record an output; one that is not valid notebook output (``display({"text/plain": 5},
+        raw=True)``) becomes a note instead of stopping the whole notebook."""
+        try:
+            return super().output(outs, msg, display_id, cell_index)
+        except Exception as exc:  # noqa: BLE001 - the notebook is the student's: never fail on it
+            note = NotebookNode(output_type="stream", name="stdout",
+                                text=f"(an output the grader cannot store was left out: {type(exc).__name__})\n")
+            outs.append(note)
+            return note
+
+    def _update_display_id(self, display_id, msg):
+        try:
+            super()._update_display_id(display_id, msg)
+        except Exception:  # noqa: BLE001 - as in output(): an update that is not valid is dropped
+            pass
 
     async def _async_restart_kernel(self) -> None:
         if self.kc is not None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import os
+import re
 import resource
 import signal
 import sys
@@ -116,8 +117,9 @@ def _make_caller_check(task: Task):
     grader = (folder(__file__),)
     if task.origin.endswith(".py"):
         grader += (os.path.abspath(task.origin),)
-    library = tuple({folder(course.__file__), os.path.join(sys.prefix, ""), os.path.join(sys.base_prefix, ""),
-                     folder(os.__file__)})
+    course_folders = {os.path.join(os.path.abspath(p), "") for p in getattr(course, "__path__", [])}
+    library = tuple(course_folders | {os.path.join(sys.prefix, ""), os.path.join(sys.base_prefix, ""),
+                                      folder(os.__file__)})
     getframe = sys._getframe
 
     def called_by_student() -> bool:
@@ -261,10 +263,21 @@ def _live_child(conn, task_name, origin, objs, inputs, device, memory_mb):
         os._exit(0)
 
 
+#: cell magics whose body is ordinary Python that the magic only times or captures
+_TRANSPARENT_CELL_MAGICS = ("time", "timeit", "capture", "prun")
+
+
 def python_source(source: str) -> str:
-    """A notebook cell as plain Python: IPython syntax (``%magic``, ``!shell``)
-    becomes ``get_ipython()`` calls, which fail alone at grading time instead of
-    making the whole cell unreadable."""
+    """A notebook cell as plain Python. IPython syntax (``%magic``, ``!shell``)
+    becomes ``get_ipython()`` calls, which do nothing at grading time instead of
+    making the whole cell unreadable; a cell that starts with ``%%time`` (or
+    ``%%timeit``, ``%%capture``, ``%%prun``) is its body; a line ``%time stmt`` is ``stmt``."""
+    lines = source.lstrip("\n").splitlines()
+    if lines and lines[0].startswith("%%"):
+        magic = lines[0][2:].split(None, 1)[0] if lines[0][2:].strip() else ""
+        if magic in _TRANSPARENT_CELL_MAGICS:
+            source = "\n".join(lines[1:])
+    source = re.sub(r"^(\s*)%(?:time|timeit|prun)[ \t]+(?=[^-\s])", r"\1", source, flags=re.M)
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
@@ -333,36 +346,159 @@ def definitions_only(source: str) -> str:
     return ast.unparse(ast.Module(body=keep, type_ignores=[])) if keep else ""
 
 
-def _exec_cells(plan, namespace: dict) -> None:
-    """Execute (index, source) pairs statement by statement; errors skip a statement."""
-    import builtins
+_ABSENT = object()
 
-    namespace.setdefault("__builtins__", builtins)
-    for index, source in plan:
+#: seconds one statement of another cell may take while it is tried out (see :func:`_run_plan`)
+STATEMENT_BUDGET = 2.0
+
+
+def _statements(plan) -> list:
+    """[(key, code, own)] for the plan's cells: ``key`` is (cell index, statement number).
+
+    A plan entry is ``(index, source)`` (the task's own code) or ``(index, source, mode)``
+    with mode "own" or "other". Cells that do not parse are left out.
+    """
+    out = []
+    for entry in plan:
+        index, source = entry[0], entry[1]
+        own = (entry[2] if len(entry) > 2 else "own") == "own"
         try:
             tree = ast.parse(source, filename=f"<cell {index}>")
         except SyntaxError:
             continue
-        for node in tree.body:
+        for k, node in enumerate(tree.body):
             try:
                 code = compile(ast.Module(body=[node], type_ignores=[]), f"<cell {index}>", "exec")
-                exec(code, namespace)
-            except BaseException:  # noqa: BLE001 - student code, even SystemExit or KeyboardInterrupt
+            except (SyntaxError, ValueError):
                 continue
+            out.append(((index, k), code, own))
+    return out
 
 
-_ABSENT = object()
+def _exec(code, namespace) -> None:
+    try:
+        exec(code, namespace)
+    except BaseException:  # noqa: BLE001 - student code, even SystemExit or KeyboardInterrupt: skip it
+        pass
 
 
-def _source_child(conn, task_name, origin, plan, names, inputs, device, memory_mb):
+def _try_out(codes, namespace, budget: float, run=_exec) -> tuple[int, bool]:
+    """Run ``codes`` in a throwaway fork of this process: (how many finished, whether the
+    next one ended the process, crashed or ran past ``budget`` seconds)."""
+    import select
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the trial: nothing it does reaches this process
+        os.close(r)
+        try:
+            for code in codes:
+                run(code, namespace)
+                os.write(w, b".")
+        finally:
+            os._exit(0)
+    os.close(w)
+    done, fatal = 0, False
+    deadline = time.monotonic() + budget
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                fatal = True  # too slow (or stopped): this statement is skipped
+                break
+            data = os.read(r, 4096)
+            if not data:  # the trial ended: normally, or by exit or crash at statement `done`
+                fatal = done < len(codes)
+                break
+            done += len(data)
+            deadline = time.monotonic() + budget  # each statement gets the whole budget
+    finally:
+        os.close(r)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+    return min(done, len(codes)), fatal
+
+
+#: modules whose functions other cells may not replace for this task (see :class:`_ModuleGuard`)
+GUARDED_MODULES = ("builtins", "math", "random", "json", "os", "numpy", "numpy.random", "numpy.linalg",
+                   "torch", "torch.nn.functional", "scipy.special")
+
+
+class _ModuleGuard:
+    """Puts back what another cell replaced in the grader's modules, the reference's and
+    the common libraries (``autograder.drivers.Param = ...``, ``np.stack = None``), so a
+    patch made in one task's cell reaches no other task. Names a cell *adds* are kept."""
+
+    def __init__(self):
+        names = [n for n in list(sys.modules) if n.split(".")[0] in ("autograder", "course")
+                 or n.startswith("autograder_tasks_") or n in GUARDED_MODULES]
+        self.saved = [(vars(sys.modules[n]), dict(vars(sys.modules[n]))) for n in names
+                      if hasattr(sys.modules.get(n), "__dict__")]
+
+    def restore(self) -> None:
+        for live, saved in self.saved:
+            for key, value in saved.items():
+                if live.get(key, _ABSENT) is not value:
+                    live[key] = value
+
+
+def _run_plan(plan, namespace: dict, skip=(), phase=lambda name: None, budget: float = STATEMENT_BUDGET) -> list:
+    """Execute the plan's cells statement by statement, in notebook order.
+
+    The task's own statements run as they are: what they cost is the task's. Every
+    other statement is first tried out in a throwaway fork (:func:`_try_out`); one that
+    ends the process, crashes or takes more than ``budget`` seconds there is skipped, so
+    another cell's ``exit()``, endless loop or slow experiment costs this task nothing.
+    ``skip`` lists statements known to be bad already; ``phase("own" / "other")`` tells
+    the parent which clock runs. Returns the keys of the statements skipped.
+    """
+    import builtins
+
+    run, try_out = _exec, _try_out  # bound now: the cells may replace this module's functions
+    restore = _ModuleGuard().restore
+    namespace.setdefault("__builtins__", builtins)
+    statements = [s for s in _statements(plan) if s[0] not in set(skip)]
+    skipped = []
+    i = 0
+    while i < len(statements):
+        key, code, own = statements[i]
+        if own:
+            phase("own")
+            run(code, namespace)
+            i += 1
+            continue
+        j = i
+        while j < len(statements) and not statements[j][2]:
+            j += 1
+        phase("other")
+        done, fatal = try_out([c for _, c, _ in statements[i:j]], namespace, budget, run)
+        for _, c, _ in statements[i:i + done]:
+            run(c, namespace)
+        restore()
+        if fatal:
+            skipped.append(statements[i + done][0])
+            i += done + 1
+        else:
+            i = j
+    phase("own")
+    return skipped
+
+
+def _source_child(conn, task_name, origin, plan, names, inputs, device, memory_mb, skip):
     try:
         _child_setup(memory_mb)
         task = get_task(task_name, origin)
         state = {"active": False, "calls": []}
         _install_tripwires(task, state)
         send, loop = _make_case_loop(conn, task, state, device)
-        namespace = {"__name__": "__main__"}
-        _exec_cells(plan, namespace)
+        namespace = {"__name__": "__main__", "get_ipython": _NoIPython}
+        run_plan = _run_plan
+        skipped = run_plan(plan, namespace, [tuple(k) for k in skip],
+                           phase=lambda name: send({"i": -1, "status": "phase", "phase": name}))
+        send({"i": -1, "status": "skipped", "keys": [list(k) for k in skipped]})
         objs = [namespace.get(n, _ABSENT) for n in names]
         missing = [n for n, o in zip(names, objs) if o is _ABSENT]
         if missing:
@@ -371,6 +507,14 @@ def _source_child(conn, task_name, origin, plan, names, inputs, device, memory_m
             loop(objs, inputs)
     finally:
         os._exit(0)
+
+
+class _NoIPython:
+    """What ``get_ipython()`` gives at grading time: magics (``%matplotlib inline``,
+    ``!ls``) do nothing, instead of failing their statement."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
 
 
 # ---------------------------------------------------------------------------
@@ -388,15 +532,27 @@ def _inputs(task: Task, cases: list) -> list:
     return out
 
 
-def _collect(proc, conn, cases, limits: Limits) -> tuple[list, str]:
-    """Read case results until done, the deadline, or the child's death."""
+def _collect(proc, conn, cases, limits: Limits, other_allowance: float = 0.0,
+             skipped: set | None = None) -> tuple[list, str]:
+    """Read case results until done, the time limit, or the child's death.
+
+    Two clocks run: the task's own (its own cells and its cases, up to the time
+    limit) and, while the child tries out the notebook's other cells, an allowance
+    for those (``other_allowance``), so a slow or broken cell elsewhere never uses up
+    this task's time. Statements the child had to skip are added to ``skipped``.
+    """
     results: dict[int, CaseResult] = {}
-    deadline = time.monotonic() + limits.seconds
+    used = {"own": 0.0, "other": 0.0}
+    phase, since = "own", time.monotonic()
     ending = ""
     while True:
-        left = deadline - time.monotonic()
+        now = time.monotonic()
+        spent = used[phase] + (now - since)
+        budget = limits.seconds if phase == "own" else other_allowance
+        left = budget - spent
         if left <= 0:
-            ending = f"timeout: stopped after the time limit of {limits.seconds:g} s (an endless loop?)"
+            ending = (f"timeout: stopped after the time limit of {limits.seconds:g} s (an endless loop?)"
+                      if phase == "own" else "timeout: the notebook's other cells took too long to run")
             break
         try:
             ready = conn.poll(min(left, 0.5))
@@ -422,6 +578,15 @@ def _collect(proc, conn, cases, limits: Limits) -> tuple[list, str]:
             ending = "crashed: the process sent data the grader could not read"
             break
         status = meta.get("status")
+        if status == "phase":
+            now = time.monotonic()
+            used[phase] += now - since
+            phase, since = ("other" if meta.get("phase") == "other" else "own"), now
+            continue
+        if status == "skipped":
+            if skipped is not None:
+                skipped.update(tuple(k) for k in meta.get("keys", []) if isinstance(k, list) and len(k) == 2)
+            continue
         if status == "done":
             break
         if status == "missing":
@@ -501,22 +666,32 @@ def _forkserver_context():
     return _FORKSERVER
 
 
-def run_sources(task: Task, plan, names=None, suite: str = "all",
-                limits: Limits | None = None) -> tuple[list, str]:
-    """Execute notebook cells ``plan`` [(index, source)] in a fresh child, look up the
-    objects ``names`` (default: the task's ``uses``) and run the task's cases."""
+def run_sources(task: Task, plan, names=None, suite: str = "all", limits: Limits | None = None,
+                skipped: set | None = None) -> tuple[list, str]:
+    """Execute notebook cells ``plan`` in a fresh child, look up the objects ``names``
+    (default: the task's ``uses``) and run the task's cases.
+
+    ``plan`` lists ``(index, source)`` (the task's own code) or ``(index, source, mode)``
+    with mode "own" or "other" (tried out first, see :func:`_run_plan`). ``skipped``
+    (a set, shared by the tasks of one notebook) holds statements known to be bad; the
+    child adds those it finds, so each costs its budget once per notebook.
+    """
     limits = limits or Limits()
     names = tuple(names or task.uses)
+    plan = list(plan)
+    skipped = skipped if skipped is not None else set()
+    others = sum(1 for key, _, own in _statements(plan) if not own and key not in skipped)
+    allowance = 5.0 + others * (STATEMENT_BUDGET + 1.0)
     ctx = _forkserver_context()
     parent, child = ctx.Pipe(duplex=False)
     cases = task.cases(suite)
     proc = ctx.Process(target=_source_child,
-                       args=(child, task.qualname, task.origin, list(plan), names, _inputs(task, cases),
-                             expected_device(), limits.memory_mb), daemon=True)
+                       args=(child, task.qualname, task.origin, plan, names, _inputs(task, cases),
+                             expected_device(), limits.memory_mb, sorted(skipped)), daemon=True)
     with _main_hidden():
         proc.start()
     child.close()
-    return _collect(proc, parent, cases, limits)
+    return _collect(proc, parent, cases, limits, allowance, skipped)
 
 
 def run_live(task: Task, objs, suite: str = "visible", limits: Limits | None = None) -> tuple[list, str]:

@@ -295,6 +295,19 @@ def test_a_broken_task_costs_that_task_only(name):
     assert judged(V.ISOLATION[name]) == V.expected_scores(name)
 
 
+@pytest.mark.parametrize("name", sorted(V.DEFINITION_TIME))
+def test_code_that_runs_while_a_cell_is_defined_costs_that_cells_task_only(name):
+    fills, loses = V.DEFINITION_TIME[name]
+    want = V.expected_scores("solution")
+    want.update({V.CELLS[task][0]: 0.0 for task in loses})
+    assert judged(fills) == want
+
+
+@pytest.mark.parametrize("name", sorted(V.UNUSUAL_RIGHT))
+def test_unusual_but_right_answers_keep_every_point(name):
+    assert judged(V.UNUSUAL_RIGHT[name]) == V.expected_scores("solution")
+
+
 def test_every_task_has_three_wrong_versions_and_a_different_right_one():
     tasks = {t.name for q, t in all_tasks().items() if q.startswith("99.")}
     assert set(V.WRONG) == set(V.WRONG_SCORES) == set(V.ALTERNATIVE) == set(V.CELLS) == tasks

@@ -146,6 +146,8 @@ def _adam_cases():
              suite="hidden"),
         Case("torch tensors, 20 steps", (*problem([(2, 2)], 20), {"lr": 0.1}), backend="torch", suite="hidden",
              tags=("torch",)),
+        Case("a large eps=0.1, 20 steps", (*problem([(3,)], 20), {"lr": 0.1, "eps": 0.1}), suite="hidden",
+             tags=("eps",)),
     ]
 
 
@@ -183,9 +185,11 @@ def _dropout_cases():
 def _dropout_run(objs, p, x):
     layer = objs[0](p)
     layer.train()
-    train = layer.forward(x)
+    train, again = layer.forward(x), layer.forward(x)
     layer.eval()
-    return {"train": train, "eval": layer.forward(x)}
+    evaluated = layer.forward(x)
+    kept_kind = all(type(out) is type(x) for out in (train, again, evaluated))
+    return {"train": train, "again": again, "eval": evaluated, "kind kept": kept_kind}
 
 
 def _dropout_properties(case, got):
@@ -200,10 +204,14 @@ def _dropout_properties(case, got):
     kept_right = np.allclose(train[~dropped], x[~dropped] / (1 - p), rtol=rtol, atol=1e-6) if p < 1 else True
     share = dropped.mean()
     spread = 5 * np.sqrt(p * (1 - p) / x.size) + 1 / x.size
+    again = np.asarray(got["again"], dtype=np.float64)
+    random = (again.shape == x.shape and ((again == 0) != dropped).any()) if 0 < p < 1 else True
     return [
         (np.allclose(evaluated, x, rtol=rtol), "in eval mode the layer must return its input unchanged"),
         (kept_right, "in train mode every kept unit must be scaled by 1 / (1 - p)"),
         (abs(share - p) <= spread, f"in train mode it dropped {share:.0%} of the units; expected about {p:.0%}"),
+        (random, "two calls in train mode dropped the same units: the mask must be drawn at random each call"),
+        (got["kind kept"] is True, "return the input's kind of array (a tensor for a tensor)"),
     ]
 
 
@@ -236,6 +244,9 @@ def _value_cases():
         Case("a shared weight: tanh(w x1 + w x2)", ([["leaf", 0.7], ["leaf", 1.2], ["leaf", -0.4], ["mul", 0, 1],
                                                       ["mul", 0, 2], ["add", 3, 4], ["tanh", 5]],), suite="hidden",
              tags=("reuse",)),
+        Case("division and subtraction: (a - b) / (c - 2) - (1 - a) + -b",
+             ([["leaf", 1.5], ["leaf", -0.5], ["leaf", 4.0], ["sub", 0, 1], ["add_const", 2, -2.0], ["div", 3, 4],
+               ["rsub", 0, 1.0], ["sub", 5, 6], ["neg", 1], ["add", 7, 8]],), suite="hidden"),
         Case("a chain of 40 tanh", (chain,), suite="hidden"),
         Case("a random expression of 30 operations", (random_program,), suite="hidden"),
     ]
@@ -312,7 +323,8 @@ TASKS = [
         name="adam", uses=("Adam",), describe="Adam(params, lr, betas, eps, weight_decay): torch.optim.Adam's rule",
         make_cases=_adam_cases, run=optimizer_run, reference=torch_optimizer_reference("Adam"),
         compare=Trajectory(tol={"float64": (1e-6, 1e-9)}),
-        hints={"decay": "Adam's weight_decay adds weight_decay * p to the gradient before the moments"},
+        hints={"decay": "Adam's weight_decay adds weight_decay * p to the gradient before the moments",
+               "eps": "eps is added to the square root of the corrected second moment, not inside it"},
     ),
     Task(
         name="batchnorm", uses=("BatchNorm1d",),
@@ -326,7 +338,7 @@ TASKS = [
     ),
     Task(
         name="dropout", uses=("Dropout",), describe="Dropout(p): inverted dropout in train mode, identity in eval",
-        make_cases=_dropout_cases, run=_dropout_run, compare=Check(_dropout_properties),
+        make_cases=_dropout_cases, run=_dropout_run, compare=Check(_dropout_properties, all_or_nothing=True),
     ),
     Task(
         name="value", uses=("Value",), describe="Value: a scalar autograd engine",

@@ -105,6 +105,9 @@ class Value:
     def __sub__(self, other):
         return self + (-self._wrap(other))
 
+    def __truediv__(self, other):
+        return self * self._wrap(other) ** -1
+
     def __radd__(self, other):
         return self + other
 
@@ -296,6 +299,7 @@ WRONG = {
         {"adam": _adam(c1="", c2="")},
         {"adam": _adam(l2="", decoupled="\n            p.data = p.data - self.lr * self.weight_decay * p.data")},
         {"adam": _adam(b1="self.beta2", b2="self.beta1")},
+        {"adam": _adam().replace("(v_hat ** 0.5 + self.eps)", "(v_hat + self.eps) ** 0.5")},
     ],
     "batchnorm": [
         {"batchnorm": _batchnorm(unbias="")},
@@ -323,10 +327,12 @@ WRONG_SCORES = {
     "linear_forward": [0.0, 0.0, 0.0],  # x W + b, no bias, not returning (out, cache)
     "linear_backward": [2.2, 2.0, 0.4, 0.0],  # db as a mean (right when N = 1), dW transposed, dx = dout W^T,
     #                                           and a forward that forgot x in its cache
-    "value": [2.1, 2.4, 1.8],  # overwritten grads, no topological order, tanh' = 1 - t
-    "adam": [0.0, 2.4, 0.0],  # no bias correction, decoupled decay (the decay case), betas swapped
+    "value": [1.9, 2.45, 1.9],  # overwritten grads, no topological order, tanh' = 1 - t (7, 9, 7 of 11 cases)
+    "adam": [0.0, 2.5, 0.0, 2.5],  # no bias correction; decoupled decay (the decay case); betas swapped;
+    #                               eps inside the square root (the eps=0.1 case)
     "batchnorm": [1.47, 0.73, 2.21],  # biased running variance, momentum flipped, batch statistics in eval
-    "dropout": [1.0, 1.33, 1.5],  # classic dropout, keeping with probability p, dropping in eval too
+    "dropout": [0.5, 0.0, 0.5],  # classic dropout, keeping with probability p, dropping in eval too
+    #                               (all or nothing per case: only p = 0 survives the first and last)
     "fit_logistic": [0.0, 0.0, 0.0],  # gradient ascent, no bias, 20 epochs
 }
 
@@ -494,15 +500,21 @@ ISOLATION = {
 
 
 def submission(release_nb, fills: dict):
-    """The release notebook with every answer cell filled with the solution, then ``fills`` applied."""
+    """The release notebook with every answer cell filled with the solution, then ``fills``
+    applied; a key ``"+<grade_id>"`` adds a cell of the student's after that cell."""
     nb = copy.deepcopy(release_nb)
-    cells = {**SOLUTION, **fills}
+    cells = {**SOLUTION, **{k: v for k, v in fills.items() if not k.startswith("+")}}
     found = set()
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in cells:
             cell.source = cells[gid]
             found.add(gid)
+    for key, source in fills.items():
+        if key.startswith("+"):
+            at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == key[1:])
+            nb.cells.insert(at + 1, nbformat.v4.new_code_cell(source))
+            found.add(key)
     missing = set(fills) - found
     if missing:
         raise KeyError(f"no answer cells {sorted(missing)} in the notebook")
@@ -510,6 +522,43 @@ def submission(release_nb, fills: dict):
 
 
 WRONG_SUBMISSIONS = max(len(v) for v in WRONG.values())
+
+
+#: correct answers written in unusual ways: each keeps every point
+UNUSUAL_RIGHT = {
+    "namedtuple cache": {
+        "linear-forward": ("from collections import namedtuple\nCache = namedtuple('Cache', ['x', 'W', 'b'])\n\n\n"
+                           "def linear_forward(x, W, b):\n    return x @ W.T + b, Cache(x, W, b)\n"),
+        "linear-backward": ("def linear_backward(dout, cache):\n"
+                            "    return dout @ cache.W, dout.T @ cache.x, dout.sum(0)\n")},
+    "forward made with functools.partial": {
+        "linear-forward": ("import functools\n\n\ndef _affine(x, W, b, transpose):\n"
+                           "    return x @ (W.T if transpose else W) + b, (x, W, b)\n\n\n"
+                           "linear_forward = functools.partial(_affine, transpose=True)\n")},
+    "forward returning a list": {"linear-forward": "def linear_forward(x, W, b):\n    return [x @ W.T + b, (x, W, b)]\n"},
+    "a constant in a cell the student added": {
+        "mse": "def mse(pred, target):\n    return ((pred - target) ** 2).mean() * SCALE\n",
+        "+mse": "SCALE = float(1)  # a cell of the student's own\n"},
+    "a generator made in another answer cell": {
+        "layer-shapes": SOLUTION["layer-shapes"] + "\n\nrng = np.random.default_rng(0)\n",
+        "dropout": SOLUTION["dropout"].replace("np.random.random(x.shape)", "rng.random(x.shape)")},
+    "a %%time cell": {"fit-logistic": "%%time\n" + SOLUTION["fit-logistic"]},
+    "zero_grad writes 0.0": {"adam": SOLUTION["adam"].replace("            p.grad = None", "            p.grad = 0.0")},
+}
+
+#: broken code that runs while a cell is *defined* (class bodies, default values, decorators,
+#: item access): each costs the task whose answer cell holds it, no other
+DEFINITION_TIME = {
+    "a class body that exits": ({"layer-shapes": SOLUTION["layer-shapes"] + "\n\nclass _Setup:\n    import os\n"
+                                                                            "    os._exit(0)\n"}, {"layer_shapes"}),
+    "a default value that exits": ({"mse": "import os\n" + SOLUTION["mse"] + "\n\ndef _helper(flag=os._exit(0)):\n"
+                                                                          "    return flag\n"}, {"mse"}),
+    "a decorator that never returns": ({"moments": "def _forever(f):\n    while True:\n        pass\n\n\n@_forever\n"
+                                                   + SOLUTION["moments"].lstrip()}, {"moments"}),
+    "item access that exits": ({"layer-shapes": SOLUTION["layer-shapes"] + (
+        "\n\nclass _K:\n    def __class_getitem__(cls, item):\n        import os\n        os._exit(0)\n\n\n"
+        "_SHAPE = _K[0]\n")}, {"layer_shapes"}),
+}
 
 
 def wrong_submission(k: int) -> dict:
