@@ -122,6 +122,9 @@ def test_an_exact_answer_treats_tuples_and_lists_alike():
     credit, problem = C.Exact().judge(NUMPY, sent([((3, 4), (4,))]), want)
     assert credit == 0.0 and "expected [[[4, 3], [4]]" in problem
     assert "which is not the expected answer" in C.Exact().judge(HIDDEN, sent(3), 4)[1]
+    credit, problem = C.Exact().judge(NUMPY, sent([((4.0, 3.0), (4.0,)), ((1.0, 4.0), (1.0,))]), want)
+    assert credit == 0.0 and "whole numbers are expected" in problem
+    assert C.Exact().judge(NUMPY, sent(0.5), 0.5)[0] == 1.0 and C.Exact().judge(NUMPY, sent(True), 1)[0] == 0.0
 
 
 def test_several_arrays_are_compared_part_by_part():
@@ -337,6 +340,15 @@ def test_kernel_output_is_shown_and_never_scored():
     assert [o["output_type"] for o in cell.outputs] == ["stream", "execute_result"]
     assert cell.outputs[0]["name"] == "stdout" and cell.outputs[-1]["data"]["text/plain"] == "2"
     assert "shown, not scored" in text and "ZeroDivisionError: oops" in text and "boom" in text
+
+
+def test_odd_text_from_student_code_never_stops_a_notebook():
+    fills = {"mse": "def mse(pred, target):\n    raise ValueError('bad \\ud800 value')\n"}
+    nb = V.submission(SOURCE, fills)
+    nb, _ = JudgeTasks(time_limit=5).preprocess(nb, {})
+    nbformat.writes(nb)  # a lone surrogate in the report would make this raise
+    report = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test-mse").outputs[0]
+    assert "bad \\ud800 value" in report["text"]
 
 
 def test_a_test_cell_naming_no_task_stops_grading_with_a_clear_error():
