@@ -123,12 +123,35 @@ def _hinted_tags(outcomes) -> list:
 
 
 def judge_sources(task_name: str, plan, names=None, suite: str = "all", limits: Limits | None = None,
-                  skipped: set | None = None) -> Verdict:
+                  skipped: dict | None = None, cwd: str | None = None) -> Verdict:
     """Run the task on the objects ``names`` defined by the notebook cells ``plan``; judge.
-    ``skipped``: see :func:`autograder.sandbox.run_sources`."""
+    ``skipped`` and ``cwd``: see :func:`autograder.sandbox.run_sources`."""
     task = get_task(task_name)
-    results, ending = run_sources(task, plan, names, suite, (limits or Limits()).for_task(task), skipped)
-    return judge(task, results, ending)
+    skipped = skipped if skipped is not None else {}
+    results, ending = run_sources(task, plan, names, suite, (limits or Limits()).for_task(task), skipped, cwd)
+    verdict = judge(task, results, ending)
+    verdict.lines.extend(_left_out(plan, skipped))
+    return verdict
+
+
+def _left_out(plan, skipped: dict, most: int = 3) -> list:
+    """Notes on the statements of other cells that grading had to leave out."""
+    import ast
+
+    sources = {entry[0]: entry[1] for entry in plan}
+    notes = []
+    for (index, k), why in sorted(skipped.items())[:most]:
+        text = "a statement"
+        try:
+            node = ast.parse(sources[index]).body[k]
+            code = (ast.get_source_segment(sources[index], node) or "").strip().splitlines()[0]
+            text = f"`{code[:60]}`"
+        except Exception:  # noqa: BLE001 - the note is a courtesy; the cell may not parse here
+            pass
+        notes.append(f"note: {text} in another cell was left out while grading: {why}")
+    if len(skipped) > most:
+        notes.append(f"note: {len(skipped) - most} more statement(s) of other cells were left out")
+    return notes
 
 
 def judge_live(task_name: str, objs, suite: str = "visible", limits: Limits | None = None) -> Verdict:

@@ -10,8 +10,10 @@ patching ``autograder``, ``numpy`` or ``course`` inside the notebook cannot
 change a score.
 
 For each task the sandbox runs the task's own answer cells (the solution
-cells after the previous test cell) as they are, tries the student's other
-cells out in a throwaway process before running them, and takes only the
+cells after the previous test cell) as they are, runs the student's other
+cells statement by statement under watch (a statement that exits, crashes,
+hangs or starts a thread is left out and the task started again without it;
+what a statement replaces in shared modules is put back), and takes only the
 definitions from the course's cells, so a cell that sleeps, exits, crashes or
 patches things costs its own task and no other.
 
@@ -119,10 +121,11 @@ def _kernel_output(outputs, limit: int = 2000) -> str:
 def _plans(cells, index: int):
     """The cells the sandbox runs for the test cell at ``index``, as (index, source, mode).
 
-    The student's cells (answer cells, and cells the student added) run whole: those
-    after the previous test cell are the task's own ("own"), the others are tried out
-    first ("other", see :func:`autograder.sandbox._run_plan`). The course's own cells
-    (set-up, plots, experiments) contribute their definitions only.
+    The student's cells run whole: the answer cells after the previous test cell are
+    the task's own ("own"); earlier answer cells and cells the student added are
+    watched statement by statement ("other", see :func:`autograder.sandbox._collect`).
+    The course's own cells (set-up, plots, experiments) contribute their definitions
+    only.
     """
     previous_test = max((j for j in range(index) if _is_test_cell(cells[j])), default=-1)
     plan = []
@@ -130,13 +133,14 @@ def _plans(cells, index: int):
         cell = cells[j]
         if cell.cell_type != "code" or _is_test_cell(cell):
             continue
-        students = _meta(cell).get("solution", False) or not _meta(cell)
-        if students:
+        if _meta(cell).get("solution", False):
             plan.append((j, python_source(cell.source), "own" if j > previous_test else "other"))
+        elif not _meta(cell):  # a cell the student added: scratch work, watched like another task's
+            plan.append((j, python_source(cell.source), "other"))
         else:
             defs = definitions_only(cell.source)
             if defs:
-                plan.append((j, defs, "other"))
+                plan.append((j, defs, "course"))
     return plan
 
 
@@ -149,7 +153,8 @@ class JudgeTasks(Preprocessor):
 
     def preprocess(self, nb, resources):
         limits = Limits(self.time_limit, self.memory_limit_mb)
-        skipped: set = set()  # statements of this notebook found to exit, crash or hang: tried once only
+        skipped: dict = {}  # statements of other cells that exit, crash or hang: left out for every task
+        cwd = (resources.get("metadata") or {}).get("path") or None
         cells = nb.cells
         for index, cell in enumerate(cells):
             if not _is_test_cell(cell):
@@ -166,7 +171,7 @@ class JudgeTasks(Preprocessor):
             by_task: dict = {}
             for task, names, suite in calls:
                 by_task.setdefault((task, names), []).append(suite)
-            verdicts = [self._judge(task, names, plan, _combine_suites(suites), limits, skipped)
+            verdicts = [self._judge(task, names, plan, _combine_suites(suites), limits, skipped, cwd)
                         for (task, names), suites in by_task.items()]
             cell_verdict = Verdict(_meta(cell).get("grade_id", "cell"),
                                    passed=sum(v.passed for v in verdicts if not v.forbidden),
@@ -185,7 +190,8 @@ class JudgeTasks(Preprocessor):
             ]
         return nb, resources
 
-    def _judge(self, task: str, names: tuple, plan, suite: str, limits: Limits, skipped: set) -> Verdict:
+    def _judge(self, task: str, names: tuple, plan, suite: str, limits: Limits, skipped: dict,
+               cwd: str | None) -> Verdict:
         # a test cell that names no task, or passes the wrong objects, is the course's mistake,
         # not the student's: stop with a clear error rather than give anybody 0 points
         from .tasks import get_task
@@ -198,7 +204,7 @@ class JudgeTasks(Preprocessor):
         if len(names) != len(spec.uses):
             raise RuntimeError(f"a test cell passes {len(names)} object(s) to check({task!r}, ...); the task "
                                f"needs {len(spec.uses)}: {', '.join(spec.uses)}")
-        return judge_sources(task, plan, names, suite, limits, skipped)
+        return judge_sources(task, plan, names, suite, limits, skipped, cwd)
 
 
 class SafeExecute(Execute):

@@ -201,6 +201,7 @@ def _make_case_loop(conn, task: Task, state: dict, device: str):
     torch = sys.modules.get("torch")
     as_tensor = torch.as_tensor if torch is not None else None
     manual_seed = torch.manual_seed if torch is not None else None
+    getpid, exit_now, pid = os.getpid, os._exit, os.getpid()
 
     def to_backend(value, backend, dtype):
         if isinstance(value, ndarray):
@@ -238,6 +239,8 @@ def _make_case_loop(conn, task: Task, state: dict, device: str):
                         out = runner(objs, *args, **kwargs)
                     finally:
                         state["active"] = False
+                        if getpid() != pid:  # a copy made by os.fork() in the student's code
+                            exit_now(0)
                     seen = sorted({str(w.message)[:120] for w in caught})
                     send({"i": i, "status": "ok", "warnings": seen, "forbidden": calls[before:]}, out)
                 except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
@@ -348,28 +351,51 @@ def definitions_only(source: str) -> str:
 
 _ABSENT = object()
 
-#: seconds one statement of another cell may take while it is tried out (see :func:`_run_plan`)
-STATEMENT_BUDGET = 2.0
+#: seconds one statement of another cell may run before it is left out (see :func:`_run_plan`)
+STATEMENT_BUDGET = 5.0
+#: seconds the other cells may take for one task before each further statement gets SLOW_STATEMENT only
+OTHER_CELLS_TIME = 5.0
+SLOW_STATEMENT = 0.25
+#: the judge's backstop, for statements that do not let themselves be interrupted
+STATEMENT_DEADLINE = STATEMENT_BUDGET + 3.0
+OTHER_CELLS_BUDGET = 60.0
+
+
+def _future_flags(tree) -> int:
+    import __future__
+
+    flags = 0
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            for alias in node.names:
+                feature = getattr(__future__, alias.name, None)
+                flags |= getattr(feature, "compiler_flag", 0)
+    return flags
 
 
 def _statements(plan) -> list:
     """[(key, code, own)] for the plan's cells: ``key`` is (cell index, statement number).
 
     A plan entry is ``(index, source)`` (the task's own code) or ``(index, source, mode)``
-    with mode "own" or "other". Cells that do not parse are left out.
+    with mode "own", "other" (the student's other cells) or "course" (the course's
+    cells, definitions only); "other" and "course" statements are watched. Each statement is compiled on its own, with the cell's
+    ``from __future__`` imports and none of the grader's. Cells that do not parse (or
+    are too deeply nested to) are left out.
     """
     out = []
     for entry in plan:
         index, source = entry[0], entry[1]
-        own = (entry[2] if len(entry) > 2 else "own") == "own"
+        own = (entry[2] if len(entry) > 2 else "own") == "own"  # "other" and "course" are watched
         try:
             tree = ast.parse(source, filename=f"<cell {index}>")
-        except SyntaxError:
+            flags = _future_flags(tree)
+        except Exception:  # noqa: BLE001 - SyntaxError, or RecursionError/MemoryError on huge expressions
             continue
         for k, node in enumerate(tree.body):
             try:
-                code = compile(ast.Module(body=[node], type_ignores=[]), f"<cell {index}>", "exec")
-            except (SyntaxError, ValueError):
+                code = compile(ast.Module(body=[node], type_ignores=[]), f"<cell {index}>", "exec",
+                               flags=flags, dont_inherit=True)
+            except Exception:  # noqa: BLE001 - as above
                 continue
             out.append(((index, k), code, own))
     return out
@@ -382,123 +408,168 @@ def _exec(code, namespace) -> None:
         pass
 
 
-def _try_out(codes, namespace, budget: float, run=_exec) -> tuple[int, bool]:
-    """Run ``codes`` in a throwaway fork of this process: (how many finished, whether the
-    next one ended the process, crashed or ran past ``budget`` seconds)."""
-    import select
-
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the trial: nothing it does reaches this process
-        os.close(r)
-        try:
-            for code in codes:
-                run(code, namespace)
-                os.write(w, b".")
-        finally:
-            os._exit(0)
-    os.close(w)
-    done, fatal = 0, False
-    deadline = time.monotonic() + budget
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([r], [], [], left)[0]:
-                fatal = True  # too slow (or stopped): this statement is skipped
-                break
-            data = os.read(r, 4096)
-            if not data:  # the trial ended: normally, or by exit or crash at statement `done`
-                fatal = done < len(codes)
-                break
-            done += len(data)
-            deadline = time.monotonic() + budget  # each statement gets the whole budget
-    finally:
-        os.close(r)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(pid, 0)
-    return min(done, len(codes)), fatal
-
-
-#: modules whose functions other cells may not replace for this task (see :class:`_ModuleGuard`)
-GUARDED_MODULES = ("builtins", "math", "random", "json", "os", "numpy", "numpy.random", "numpy.linalg",
+#: modules whose functions other cells may not replace for this task (see :class:`_Hygiene`)
+GUARDED_MODULES = ("builtins", "math", "random", "json", "os", "sys", "numpy", "numpy.random", "numpy.linalg",
                    "torch", "torch.nn.functional", "scipy.special")
+_SIGNALS = tuple(getattr(signal, n) for n in ("SIGALRM", "SIGCHLD", "SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2",
+                                               "SIGPIPE", "SIGVTALRM", "SIGPROF") if hasattr(signal, n))
+_TIMERS = tuple(getattr(signal, n) for n in ("ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF") if hasattr(signal, n))
 
 
-class _ModuleGuard:
-    """Puts back what another cell replaced in the grader's modules, the reference's and
-    the common libraries (``autograder.drivers.Param = ...``, ``np.stack = None``), so a
-    patch made in one task's cell reaches no other task. Names a cell *adds* are kept."""
+class _Hygiene:
+    """What a statement of another cell may not leave behind for this task, put back after it.
 
-    def __init__(self):
+    Functions it replaced in the grader's modules, the reference's and the common
+    libraries (``autograder.drivers.Param = ...``, ``np.stack = None``,
+    ``torch.Tensor.mean = ...``, ``sys.modules["numpy"] = None``; names a cell *adds* to
+    a module are kept, to ``torch.Tensor`` removed), the namespace's builtins, signal
+    handlers and armed timers. A copy of
+    this process made by ``os.fork()`` ends at once. ``new_threads()`` tells whether
+    the statement left a thread running.
+    """
+
+    def __init__(self, namespace: dict):
+        import builtins
+        import threading
+
+        self.namespace, self.builtins, self.pid = namespace, builtins, os.getpid()
+        self.threads = threading.active_count
+        self.getpid, self.exit, self.setattr, self.signal = os.getpid, os._exit, setattr, signal.signal
+        self.getsignal, self.getitimer, self.setitimer = signal.getsignal, signal.getitimer, signal.setitimer
+        self.snapshot()
+
+    def snapshot(self) -> None:
+        """Take the state to put back: now, and again after each of the task's own statements
+        (what the task's own cell changes is its own business)."""
         names = [n for n in list(sys.modules) if n.split(".")[0] in ("autograder", "course")
                  or n.startswith("autograder_tasks_") or n in GUARDED_MODULES]
-        self.saved = [(vars(sys.modules[n]), dict(vars(sys.modules[n]))) for n in names
-                      if hasattr(sys.modules.get(n), "__dict__")]
+        self.modules = {n: sys.modules[n] for n in names}
+        self.saved = [(vars(m), dict(vars(m))) for m in self.modules.values() if hasattr(m, "__dict__")]
+        torch = sys.modules.get("torch")
+        self.classes = [(cls, dict(vars(cls))) for cls in ([torch.Tensor] if torch is not None else [])]
+        self.handlers = {sig: self.getsignal(sig) for sig in _SIGNALS}
+        self.thread_count = self.threads()
 
     def restore(self) -> None:
+        if self.getpid() != self.pid:  # a fork made by the cell: only the original goes on
+            self.exit(0)
+        for name, module in self.modules.items():
+            if sys.modules.get(name) is not module:
+                sys.modules[name] = module
         for live, saved in self.saved:
             for key, value in saved.items():
                 if live.get(key, _ABSENT) is not value:
                     live[key] = value
+        for cls, saved in self.classes:  # on a class, an added name shadows the base class's: remove it
+            for key in [k for k in cls.__dict__ if k not in saved]:
+                try:
+                    delattr(cls, key)
+                except (AttributeError, TypeError):
+                    pass
+            for key, value in saved.items():
+                if cls.__dict__.get(key, _ABSENT) is not value:
+                    try:
+                        self.setattr(cls, key, value)
+                    except (AttributeError, TypeError):
+                        pass
+        self.namespace["__builtins__"] = self.builtins
+        for sig, handler in self.handlers.items():
+            if self.getsignal(sig) is not handler and handler is not None:
+                self.signal(sig, handler)
+        for timer in _TIMERS:
+            if self.getitimer(timer)[0]:
+                self.setitimer(timer, 0)
+
+    def new_threads(self) -> bool:
+        return self.threads() > self.thread_count
 
 
-def _run_plan(plan, namespace: dict, skip=(), phase=lambda name: None, budget: float = STATEMENT_BUDGET) -> list:
+class _Overrun(BaseException):
+    """Raised into a statement of another cell that runs past its time (see :func:`_run_plan`)."""
+
+
+def _run_plan(plan, namespace: dict, skip=(), report=lambda meta: None) -> None:
     """Execute the plan's cells statement by statement, in notebook order.
 
-    The task's own statements run as they are: what they cost is the task's. Every
-    other statement is first tried out in a throwaway fork (:func:`_try_out`); one that
-    ends the process, crashes or takes more than ``budget`` seconds there is skipped, so
-    another cell's ``exit()``, endless loop or slow experiment costs this task nothing.
-    ``skip`` lists statements known to be bad already; ``phase("own" / "other")`` tells
-    the parent which clock runs. Returns the keys of the statements skipped.
+    The task's own statements run as they are: what they cost is the task's. A
+    statement of another cell runs under a timer: :data:`STATEMENT_BUDGET` seconds,
+    or :data:`SLOW_STATEMENT` once the other cells have used :data:`OTHER_CELLS_TIME`
+    for this task; one that runs past it is interrupted and reported ("skip"), so the
+    notebook's later tasks leave it out. Before each such statement the child says
+    which it is ("stmt"), so the judge can stop one that does not let itself be
+    interrupted, or ends the process, and start the task again without it (see
+    :func:`_collect`). After it, :class:`_Hygiene` puts back what it must not leave
+    behind; one that leaves a thread running is reported "bad" and left out the same
+    way. ``skip`` lists statements already left out.
     """
-    import builtins
+    run = _exec  # bound now: the cells may replace this module's functions
+    hygiene = _Hygiene(namespace)
+    restore, new_threads, snapshot = hygiene.restore, hygiene.new_threads, hygiene.snapshot
+    setitimer, set_handler, clock = signal.setitimer, signal.signal, time.monotonic
+    state = {"timed": False, "overrun": False}
 
-    run, try_out = _exec, _try_out  # bound now: the cells may replace this module's functions
-    restore = _ModuleGuard().restore
-    namespace.setdefault("__builtins__", builtins)
-    statements = [s for s in _statements(plan) if s[0] not in set(skip)]
-    skipped = []
-    i = 0
-    while i < len(statements):
-        key, code, own = statements[i]
-        if own:
-            phase("own")
-            run(code, namespace)
-            i += 1
+    def on_alarm(signum, frame):
+        if state["timed"]:
+            state["overrun"] = True
+            raise _Overrun()
+
+    skip = set(skip)
+    phase, other_time = "own", 0.0
+    for key, code, own in _statements(plan):
+        if key in skip:
             continue
-        j = i
-        while j < len(statements) and not statements[j][2]:
-            j += 1
-        phase("other")
-        done, fatal = try_out([c for _, c, _ in statements[i:j]], namespace, budget, run)
-        for _, c, _ in statements[i:i + done]:
-            run(c, namespace)
+        if own:
+            if phase != "own":
+                report({"i": -1, "status": "phase", "phase": "own"})
+                phase = "own"
+            run(code, namespace)
+            if hygiene.getpid() != hygiene.pid:  # a fork made by the task's own cell
+                hygiene.exit(0)
+            snapshot()
+            continue
+        phase = "other"
+        report({"i": -1, "status": "stmt", "key": list(key)})
+        limit = STATEMENT_BUDGET if other_time < OTHER_CELLS_TIME else SLOW_STATEMENT
+        previous = set_handler(signal.SIGALRM, on_alarm)
+        state.update(timed=True, overrun=False)
+        start = clock()
+        setitimer(signal.ITIMER_REAL, limit)
+        try:
+            run(code, namespace)
+        except _Overrun:  # raised after the statement's own handlers were left
+            pass
+        finally:
+            state["timed"] = False
+            setitimer(signal.ITIMER_REAL, 0)
+            set_handler(signal.SIGALRM, previous)
+        other_time += clock() - start
         restore()
-        if fatal:
-            skipped.append(statements[i + done][0])
-            i += done + 1
-        else:
-            i = j
-    phase("own")
-    return skipped
+        if state["overrun"]:
+            report({"i": -1, "status": "skip", "key": list(key), "why": f"it ran longer than {limit:g} s"})
+        if new_threads():
+            report({"i": -1, "status": "bad", "key": list(key), "why": "it left a thread running"})
+            hygiene.exit(0)
+    report({"i": -1, "status": "phase", "phase": "own"})
 
 
-def _source_child(conn, task_name, origin, plan, names, inputs, device, memory_mb, skip):
+def _source_child(conn, task_name, origin, plan, names, inputs, device, memory_mb, skip, cwd):
     try:
         _child_setup(memory_mb)
+        if cwd and os.path.isdir(cwd):  # where the notebook's kernel ran: its files are there
+            os.chdir(cwd)
+            sys.path.insert(0, cwd)
         task = get_task(task_name, origin)
         state = {"active": False, "calls": []}
         _install_tripwires(task, state)
         send, loop = _make_case_loop(conn, task, state, device)
-        namespace = {"__name__": "__main__", "get_ipython": _NoIPython}
+        import types
+
+        main = types.ModuleType("__main__")  # the notebook's namespace, as IPython makes it
+        namespace = main.__dict__
+        namespace.update(get_ipython=_NoIPython(), display=_display)
+        sys.modules["__main__"] = main
         run_plan = _run_plan
-        skipped = run_plan(plan, namespace, [tuple(k) for k in skip],
-                           phase=lambda name: send({"i": -1, "status": "phase", "phase": name}))
-        send({"i": -1, "status": "skipped", "keys": [list(k) for k in skipped]})
+        run_plan(plan, namespace, [tuple(k) for k in skip], report=send)
         objs = [namespace.get(n, _ABSENT) for n in names]
         missing = [n for n, o in zip(names, objs) if o is _ABSENT]
         if missing:
@@ -509,9 +580,16 @@ def _source_child(conn, task_name, origin, plan, names, inputs, device, memory_m
         os._exit(0)
 
 
+def _display(*objs, **kwargs) -> None:
+    """IPython's ``display`` at grading time: shows nothing."""
+
+
 class _NoIPython:
     """What ``get_ipython()`` gives at grading time: magics (``%matplotlib inline``,
     ``!ls``) do nothing, instead of failing their statement."""
+
+    def __call__(self):
+        return self
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
@@ -532,44 +610,85 @@ def _inputs(task: Task, cases: list) -> list:
     return out
 
 
-def _collect(proc, conn, cases, limits: Limits, other_allowance: float = 0.0,
-             skipped: set | None = None) -> tuple[list, str]:
+class _Retry(Exception):
+    """The child must start again without some statements of other cells."""
+
+    def __init__(self, keys, why: str):
+        super().__init__(why)
+        self.keys, self.why = list(keys), why
+
+
+def _collect(proc, conn, cases, limits: Limits, skipped: dict | None = None) -> tuple[list, str]:
     """Read case results until done, the time limit, or the child's death.
 
-    Two clocks run: the task's own (its own cells and its cases, up to the time
-    limit) and, while the child tries out the notebook's other cells, an allowance
-    for those (``other_allowance``), so a slow or broken cell elsewhere never uses up
-    this task's time. Statements the child had to skip are added to ``skipped``.
+    Two clocks run. The task's own (its own cells and its cases) stops the task at the
+    time limit. While the child runs a statement of another cell (it says which), that
+    statement's clock runs instead: past :data:`STATEMENT_DEADLINE`, or if the child dies
+    or reports it "bad", :class:`_Retry` asks for a new start without it; past
+    :data:`OTHER_CELLS_BUDGET` for all of them, without the slow ones. Statements the
+    child interrupted itself are added to ``skipped``.
     """
     results: dict[int, CaseResult] = {}
-    used = {"own": 0.0, "other": 0.0}
-    phase, since = "own", time.monotonic()
+    durations: dict = {}  # other statements run so far: how long each took
+    own_used, other_used = 0.0, 0.0
+    current, since = None, time.monotonic()  # the other cell's statement running, if any
     ending = ""
+
+    def close_statement(now):
+        nonlocal other_used, current
+        if current is not None:
+            durations[current] = now - since
+            other_used += now - since
+            current = None
+
+    def stop(retry=None):
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        conn.close()
+        if retry is not None:
+            raise retry
+
+    def too_slow_together():
+        slow = [k for k, d in durations.items() if d >= SLOW_STATEMENT]
+        return _Retry(slow + ([current] if current is not None else []),
+                      "the other cells took too long together")
+
     while True:
         now = time.monotonic()
-        spent = used[phase] + (now - since)
-        budget = limits.seconds if phase == "own" else other_allowance
-        left = budget - spent
-        if left <= 0:
-            ending = (f"timeout: stopped after the time limit of {limits.seconds:g} s (an endless loop?)"
-                      if phase == "own" else "timeout: the notebook's other cells took too long to run")
-            break
+        if current is not None:
+            if now - since > STATEMENT_DEADLINE:
+                stop(_Retry([current], f"it ran longer than {STATEMENT_BUDGET:g} s"))
+            if other_used + (now - since) > OTHER_CELLS_BUDGET:
+                stop(too_slow_together())
+            left = min(STATEMENT_DEADLINE - (now - since), OTHER_CELLS_BUDGET - other_used - (now - since))
+        else:
+            left = limits.seconds - (own_used + now - since)
+            if left <= 0:
+                ending = f"timeout: stopped after the time limit of {limits.seconds:g} s (an endless loop?)"
+                break
         try:
-            ready = conn.poll(min(left, 0.5))
+            ready = conn.poll(max(0.0, min(left, 0.5)))
         except (EOFError, OSError):
             ready = True
         if not ready:
             if not proc.is_alive() and not conn.poll(0):
+                if current is not None:
+                    stop(_Retry([current], "it ended the process"))
                 ending = _death(proc, limits)
                 break
             continue
         try:
             blob = conn.recv_bytes(MAX_MESSAGE_BYTES + (1 << 20))
         except OSError as exc:
+            if current is not None:
+                stop(_Retry([current], "it ended the process"))
             ending = ("crashed: the result was too large to grade" if "message length" in str(exc)
                       else _death(proc, limits))
             break
         except EOFError:
+            if current is not None:
+                stop(_Retry([current], "it ended the process"))
             ending = _death(proc, limits)
             break
         try:
@@ -578,14 +697,22 @@ def _collect(proc, conn, cases, limits: Limits, other_allowance: float = 0.0,
             ending = "crashed: the process sent data the grader could not read"
             break
         status = meta.get("status")
-        if status == "phase":
-            now = time.monotonic()
-            used[phase] += now - since
-            phase, since = ("other" if meta.get("phase") == "other" else "own"), now
-            continue
-        if status == "skipped":
+        key = meta.get("key")
+        key = tuple(key) if isinstance(key, list) and len(key) == 2 else None
+        if status == "skip" and key is not None:
             if skipped is not None:
-                skipped.update(tuple(k) for k in meta.get("keys", []) if isinstance(k, list) and len(k) == 2)
+                skipped.setdefault(key, str(meta.get("why", "it ran too long"))[:200])
+            continue
+        if status in ("stmt", "phase", "bad"):
+            now = time.monotonic()
+            if current is None:
+                own_used += now - since
+            close_statement(now)
+            since = now
+            if status == "stmt" and key is not None:
+                current = key
+            elif status == "bad" and key is not None:
+                stop(_Retry([key], str(meta.get("why", "it misbehaved"))[:200]))
             continue
         if status == "done":
             break
@@ -599,10 +726,7 @@ def _collect(proc, conn, cases, limits: Limits, other_allowance: float = 0.0,
         results[i] = CaseResult(cases[i], status, value, str(meta.get("error", "")),
                                 [str(k) for k in meta.get("exc_types", [])], meta.get("warnings", ()),
                                 meta.get("forbidden", ()))
-    if proc.is_alive():
-        proc.kill()
-    proc.join(5)
-    conn.close()
+    stop()
     out = []
     for i, case in enumerate(cases):
         if i in results:
@@ -666,32 +790,52 @@ def _forkserver_context():
     return _FORKSERVER
 
 
+#: new starts of one task without misbehaving statements of other cells (and the seconds they may
+#: take together) before the student's other cells are left out altogether
+MAX_RESTARTS = 100
+RESTARTS_TIME = 120.0
+
+
 def run_sources(task: Task, plan, names=None, suite: str = "all", limits: Limits | None = None,
-                skipped: set | None = None) -> tuple[list, str]:
+                skipped: dict | None = None, cwd: str | None = None) -> tuple[list, str]:
     """Execute notebook cells ``plan`` in a fresh child, look up the objects ``names``
     (default: the task's ``uses``) and run the task's cases.
 
     ``plan`` lists ``(index, source)`` (the task's own code) or ``(index, source, mode)``
-    with mode "own" or "other" (tried out first, see :func:`_run_plan`). ``skipped``
-    (a set, shared by the tasks of one notebook) holds statements known to be bad; the
-    child adds those it finds, so each costs its budget once per notebook.
+    with mode "own" or "other" (watched statement by statement, see :func:`_collect`).
+    ``skipped`` (a dict shared by the tasks of one notebook) maps statements left out to
+    why; the child starts again without each one that misbehaves, so each costs its
+    budget once per notebook. After :data:`MAX_RESTARTS` new starts, every statement of
+    the other cells is left out. ``cwd``: the notebook's folder.
     """
     limits = limits or Limits()
     names = tuple(names or task.uses)
     plan = list(plan)
-    skipped = skipped if skipped is not None else set()
-    others = sum(1 for key, _, own in _statements(plan) if not own and key not in skipped)
-    allowance = 5.0 + others * (STATEMENT_BUDGET + 1.0)
-    ctx = _forkserver_context()
-    parent, child = ctx.Pipe(duplex=False)
+    skipped = skipped if skipped is not None else {}
     cases = task.cases(suite)
-    proc = ctx.Process(target=_source_child,
-                       args=(child, task.qualname, task.origin, plan, names, _inputs(task, cases),
-                             expected_device(), limits.memory_mb, sorted(skipped)), daemon=True)
-    with _main_hidden():
-        proc.start()
-    child.close()
-    return _collect(proc, parent, cases, limits, allowance, skipped)
+    inputs = _inputs(task, cases)
+    ctx = _forkserver_context()
+    began, restarts, last = time.monotonic(), 0, False
+    while True:
+        if restarts > MAX_RESTARTS or time.monotonic() - began > RESTARTS_TIME:
+            # still misbehaving: the task's own cells and the course's definitions only
+            plan = [entry for entry in plan if len(entry) < 3 or entry[2] in ("own", "course")]
+            last = True
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_source_child,
+                           args=(child, task.qualname, task.origin, plan, names, inputs, expected_device(),
+                                 limits.memory_mb, sorted(skipped), cwd), daemon=True)
+        with _main_hidden():
+            proc.start()
+        child.close()
+        try:
+            return _collect(proc, parent, cases, limits, skipped)
+        except _Retry as retry:
+            for key in retry.keys:
+                skipped.setdefault(key, retry.why)
+            if last:  # pragma: no cover - only the course's own definitions could get here
+                return [CaseResult(c, "crashed", error=f"crashed: {retry.why}") for c in cases], retry.why
+            restarts += 1
 
 
 def run_live(task: Task, objs, suite: str = "visible", limits: Limits | None = None) -> tuple[list, str]:

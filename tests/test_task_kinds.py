@@ -306,6 +306,13 @@ def test_code_that_runs_while_a_cell_is_defined_costs_that_cells_task_only(name)
     assert judged(fills) == want
 
 
+@pytest.mark.parametrize("name", sorted(V.OTHER_CELL_HOSTILE))
+def test_what_another_cell_leaves_behind_costs_later_tasks_nothing(name):
+    checked = ["mse", "fit_logistic"]
+    assert judged(V.OTHER_CELL_HOSTILE[name], tasks=checked) == {
+        V.CELLS[t][0]: V.CELLS[t][1] for t in checked}
+
+
 @pytest.mark.parametrize("name", sorted(V.UNUSUAL_RIGHT))
 def test_unusual_but_right_answers_keep_every_point(name):
     assert judged(V.UNUSUAL_RIGHT[name]) == V.expected_scores("solution")
@@ -429,3 +436,17 @@ TASKS = [Task(name="softmax_backward", uses=("softmax_forward", "softmax_backwar
                    "    return A.softmax_backward(dout, cache)\n")
     v = judge_sources("78.softmax_backward", [(0, cheat)], None, "all", Limits(10, 1024))
     assert v.score(1) == 0.0 and "course.activations.softmax_backward" in v.report()
+
+
+def test_the_sandbox_runs_in_the_notebooks_folder(tmp_path):
+    """Files the notebook wrote next to itself (a %%writefile helper module) are found."""
+    (tmp_path / "helper_mod.py").write_text("def sq(x):\n    return x * x\n")
+    fills = {"+layer-shapes": "%%writefile helper_mod.py\ndef sq(x):\n    return x * x\n",
+             "mse": "from helper_mod import sq\n\ndef mse(pred, target):\n    return sq(pred - target).mean()\n"}
+    nb = V.submission(SOURCE, fills)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade") and cell.metadata.nbgrader["grade_id"] != "test-mse":
+            cell.source = ""
+    nb, _ = JudgeTasks(time_limit=5).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test-mse")
+    assert cell.outputs[-1]["data"]["text/plain"] == "2"

@@ -561,6 +561,76 @@ DEFINITION_TIME = {
 }
 
 
+def _in_first_cell(code: str) -> dict:
+    return {"layer-shapes": SOLUTION["layer-shapes"] + "\n\n" + code.strip("\n") + "\n"}
+
+
+#: hostile code in the first answer cell (or a cell the student added after it), aimed at the
+#: way the grader runs other cells; the later tasks (checked: mse, fit_logistic) keep every point
+OTHER_CELL_HOSTILE = {
+    "a loop that swallows the interruption": _in_first_cell(
+        "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass"),
+    "a timer armed for later": _in_first_cell("import signal\nsignal.setitimer(signal.ITIMER_REAL, 0.05)"),
+    "a thread that ends the process later": _in_first_cell(
+        "import threading, os, time\n"
+        "threading.Thread(target=lambda: (time.sleep(0.05), os._exit(0)), daemon=True).start()"),
+    "a fork": _in_first_cell("import os\n_child = os.fork()"),
+    "tensor methods replaced": _in_first_cell("import torch\ntorch.Tensor.mean = lambda self, *a, **k: self.sum() * 0\n"
+                                              "torch.Tensor.__add__ = lambda self, other: self"),
+    "builtins rebound": _in_first_cell("__builtins__ = dict(vars(__import__('builtins')))\n"
+                                       "__builtins__['isinstance'] = lambda *a: False\n__builtins__['len'] = lambda x: 1"),
+    "modules removed from sys.modules": {**_in_first_cell("import sys\nsys.modules['numpy'] = None\n"
+                                                          "sys.modules['torch'] = None"),
+                                         "mse": "import numpy as np\nimport torch\n" + SOLUTION["mse"]},
+    "SIGCHLD ignored, then a slow statement": _in_first_cell(
+        "import signal, time\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\ntime.sleep(5.5)\nNOTE = 'done'"),
+    "an expression too deep to compile": {"+layer-shapes": "x = " + "+".join(["1"] * 200000) + "\n"},
+}
+
+UNUSUAL_RIGHT.update({
+    "a dataclass optimizer with an InitVar": {"adam": '''
+from __future__ import annotations
+from dataclasses import InitVar, dataclass, field
+
+@dataclass
+class Adam:
+    params_in: InitVar[list]
+    lr: float = 1e-3
+    betas: tuple = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    params: list = field(init=False)
+    state: dict = field(init=False, default_factory=dict)
+
+    def __post_init__(self, params_in):
+        self.params = list(params_in)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        b1, b2 = self.betas
+        for p in self.params:
+            st = self.state.setdefault(id(p), [0, 0.0, 0.0])
+            st[0] += 1
+            g = p.grad + self.weight_decay * p.data
+            st[1] = b1 * st[1] + (1 - b1) * g
+            st[2] = b2 * st[2] + (1 - b2) * g * g
+            m_hat, v_hat = st[1] / (1 - b1 ** st[0]), st[2] / (1 - b2 ** st[0])
+            p.data = p.data - self.lr * m_hat / (v_hat ** 0.5 + self.eps)
+'''},
+    "display() while training": {"fit-logistic": SOLUTION["fit-logistic"].replace(
+        "    for _ in range(epochs):\n", "    for _ in range(epochs):\n        if _ % 500 == 0:\n            display(_)\n")},
+    "a slow constant in another cell": {**_in_first_cell("import time\nSCALE = (time.sleep(2.5), 1.0)[1]"),
+                                        "mse": "def mse(pred, target):\n    return ((pred - target) ** 2).mean() * SCALE\n"},
+    "more torch threads in another cell": {**_in_first_cell(
+        "torch.set_num_threads(2)\n_a = torch.randn(300, 300)\n_ = _a @ _a\n"
+        "SCALE = float((torch.ones(60, 60) @ torch.ones(60, 60))[0, 0] / 60)"),
+        "mse": "def mse(pred, target):\n    return ((pred - target) ** 2).mean() * SCALE\n"},
+})
+
+
 def wrong_submission(k: int) -> dict:
     """The k-th wrong version of every task that has one, at once (tasks are graded
     independently); a later task's version of a shared cell wins (the pair task's forward)."""
