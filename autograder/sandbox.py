@@ -422,8 +422,8 @@ class _Hygiene:
     Functions it replaced in the grader's modules, the reference's and the common
     libraries (``autograder.drivers.Param = ...``, ``np.stack = None``,
     ``torch.Tensor.mean = ...``, ``sys.modules["numpy"] = None``; names a cell *adds* to
-    a module are kept, to ``torch.Tensor`` removed), the namespace's builtins, signal
-    handlers and armed timers. A copy of
+    a module are kept, to ``torch.Tensor`` removed), the namespace's builtins, the
+    recursion limit, signal handlers and armed timers. A copy of
     this process made by ``os.fork()`` ends at once. ``new_threads()`` tells whether
     the statement left a thread running.
     """
@@ -449,6 +449,7 @@ class _Hygiene:
         self.classes = [(cls, dict(vars(cls))) for cls in ([torch.Tensor] if torch is not None else [])]
         self.handlers = {sig: self.getsignal(sig) for sig in _SIGNALS}
         self.thread_count = self.threads()
+        self.recursion = sys.getrecursionlimit()
 
     def restore(self) -> None:
         if self.getpid() != self.pid:  # a fork made by the cell: only the original goes on
@@ -473,6 +474,8 @@ class _Hygiene:
                     except (AttributeError, TypeError):
                         pass
         self.namespace["__builtins__"] = self.builtins
+        if sys.getrecursionlimit() != self.recursion:
+            sys.setrecursionlimit(self.recursion)
         for sig, handler in self.handlers.items():
             if self.getsignal(sig) is not handler and handler is not None:
                 self.signal(sig, handler)
