@@ -118,6 +118,21 @@ def _kernel_output(outputs, limit: int = 2000) -> str:
     return text
 
 
+def _without_hidden_tests(text: str, source: str) -> str:
+    """``text`` without any line that repeats the cell's hidden tests (feedback never shows them)."""
+    hidden, inside = [], False
+    for line in source.splitlines():
+        if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+            inside = "BEGIN" in line
+            hidden.append(line.strip())
+        elif inside and line.strip():
+            hidden.append(line.strip())
+    if not hidden:
+        return text
+    kept = [ln for ln in text.splitlines() if not any(h in ln for h in hidden)]
+    return "\n".join(kept).strip()
+
+
 def _plans(cells, index: int):
     """The cells the sandbox runs for the test cell at ``index``, as (index, source, mode).
 
@@ -179,7 +194,7 @@ class JudgeTasks(Preprocessor):
             score = cell_verdict.score(points)
             report = "\n".join(v.report() for v in verdicts)
             report += f"\nscore: {score:g} of {points:g} points"
-            shown = _kernel_output(cell.get("outputs", []))
+            shown = _without_hidden_tests(_kernel_output(cell.get("outputs", [])), cell.source)
             if shown:
                 report += "\n\nthe notebook's own output in this cell (shown, not scored):\n" + shown
             report = report.encode("utf-8", "backslashreplace").decode("utf-8")  # no lone surrogates

@@ -347,6 +347,10 @@ def test_kernel_output_is_shown_and_never_scored():
     assert [o["output_type"] for o in cell.outputs] == ["stream", "execute_result"]
     assert cell.outputs[0]["name"] == "stdout" and cell.outputs[-1]["data"]["text/plain"] == "2"
     assert "shown, not scored" in text and "ZeroDivisionError: oops" in text and "boom" in text
+    # a kernel that prints its own test cell shows nothing of the hidden tests
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=cell.source)]
+    JudgeTasks(time_limit=5).preprocess(nb, {})
+    assert "HIDDEN" not in cell.outputs[0]["text"] and 'suite="hidden"' not in cell.outputs[0]["text"]
 
 
 def test_odd_text_from_student_code_never_stops_a_notebook():
