@@ -13,7 +13,7 @@ JOBS ?= 2
 help:
 	@echo "make lab    open JupyterLab on the student notebooks in release/ (http://127.0.0.1:8888)"
 	@echo "make test   run the whole test suite"
-	@echo "make test-fast  the tests without the end-to-end grading run (about 1 minute)"
+	@echo "make test-fast  the tests without the end-to-end grading runs (about 3 minutes)"
 	@echo "make bench  time the NumPy reference against torch on the CPU, and the grader"
 	@echo "make grade A=00-setup JOBS=2  grade collected submissions, write feedback and grades.csv"
 	@echo "make clean  remove caches (keeps .venv)"
