@@ -10,6 +10,10 @@ live objects in the child (with time and memory limits), compares the
 results with the :mod:`course` reference and prints a report. It never raises
 for a wrong answer, so a notebook always runs to the end.
 
+Hidden cases are drawn from the course's secret, which only the grader has
+(see :mod:`autograder.secret`): in a student's kernel ``suite="hidden"``
+prints a note instead, and ``suite="all"`` runs the visible cases.
+
 When nbgrader autogrades (``NBGRADER_EXECUTION=autograde``), the call only
 prints a note: the score is computed outside the kernel, by the
 :class:`autograder.nbgrader_ext.JudgeTasks` preprocessor, from the notebook's
@@ -58,7 +62,7 @@ def check(task: str, *objects, suite: str = "visible", seconds: float | None = N
         # a cell ever escape it, "0" (read by nbgrader as 0 points) is the safe default
         print(f"{task}: graded by the autograder outside the notebook")
         return _Zero()
-    from .tasks import get_task
+    from .tasks import HiddenCasesUnavailable, get_task
 
     spec = get_task(task)
     short = spec.name
@@ -69,6 +73,16 @@ def check(task: str, *objects, suite: str = "visible", seconds: float | None = N
         if not callable(obj):
             print(f"{short}: expected {name} to be a function or class, got {type(obj).__name__}")
             return Result(None, f"{short}: nothing to check")
+    if suite in ("hidden", "all"):
+        try:
+            spec.cases("hidden")
+        except HiddenCasesUnavailable:  # a student's kernel: no course secret
+            if suite == "hidden":
+                print(f"{short}: the hidden cases are run by the grader only (they are drawn from data this "
+                      "kernel does not have)")
+                return Result(None, f"{short}: hidden cases are run by the grader")
+            print(f"{short}: the hidden cases are run by the grader only; running the visible cases")
+            suite = "visible"
     verdict = judge_live(task, objects, suite, Limits(seconds, memory_mb))
     print(verdict.report())
     return Result(verdict)

@@ -413,7 +413,9 @@ class Outcome(Compare):
 
     ``metrics`` maps a name to ``(function, ">=" or "<=", bound)``; the
     function gets the returned value (arrays as NumPy) and the case's secret
-    and returns a number. Credit is the share of thresholds met.
+    and returns a number. Credit is the share of thresholds met. Hidden cases
+    show each measured value to two significant digits only: a finer value
+    would let chosen answers read the held-out labels back.
     """
 
     needs_reference = False
@@ -429,6 +431,7 @@ class Outcome(Compare):
         if isinstance(got, Raised):
             return 0.0, _raised(got)
         met, problems, notes = 0, [], []
+        digits = ".4g" if case.suite == "visible" else ".2g"
         for name, (fn, op, bound) in self.metrics.items():
             try:
                 value = float(fn(values(got), case.secret))
@@ -437,7 +440,10 @@ class Outcome(Compare):
                                 f"{str(exc)[:120]})")
                 continue
             ok = bool(np.isfinite(value)) and (value >= bound if op == ">=" else value <= bound)
-            text = f"{name} {value:.4g} (needs {'at least' if op == '>=' else 'at most'} {bound:g})"
+            shown = f"{value:{digits}}"
+            if np.isfinite(value) and ((float(shown) >= bound if op == ">=" else float(shown) <= bound) != ok):
+                shown = f"just {'above' if value > bound else 'below'} {bound:g}"  # rounding must not mislead
+            text = f"{name} {shown} (needs {'at least' if op == '>=' else 'at most'} {bound:g})"
             if ok:
                 met += 1
                 notes.append(text)

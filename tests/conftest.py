@@ -139,3 +139,21 @@ from pathlib import Path as _Path
 KINDS_TASKS = str(_Path(__file__).resolve().parent / "kinds" / "tasks.py")
 _os.environ["AUTOGRADER_TASKS"] = _os.pathsep.join(
     [KINDS_TASKS] + [p for p in _os.environ.get("AUTOGRADER_TASKS", "").split(_os.pathsep) if p and p != KINDS_TASKS])
+
+# Hidden cases are drawn from the course's secret (autograder/secret.py). The tests fix it, so that
+# every expected score is exact: in this process (set_secret), in the processes the tests start
+# (AUTOGRADER_SECRET_FILE, a file under tmp) and in the course folders the end-to-end tests build
+# (they write it there with autograder.secret.write_secret before `generate`).
+import atexit as _atexit
+import hashlib as _hashlib
+import shutil as _shutil
+import tempfile as _tempfile
+
+from autograder.secret import write_secret as _write_secret
+from autograder.tasks import set_secret as _set_secret
+
+TEST_SECRET = _hashlib.sha256(b"nn-course autograder tests").digest()
+_set_secret(TEST_SECRET)
+_SECRET_HOME = _tempfile.mkdtemp(prefix="autograder-test-secret-")
+_atexit.register(_shutil.rmtree, _SECRET_HOME, True)
+_os.environ["AUTOGRADER_SECRET_FILE"] = str(_write_secret(_SECRET_HOME, TEST_SECRET))

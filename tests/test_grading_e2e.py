@@ -25,6 +25,8 @@ import torch
 
 from autograder.config import COURSE_ID
 from autograder.demo import ASSIGNMENT, VARIANTS, build_class
+from autograder.secret import write_secret
+from autograder.tasks import secret
 
 pytestmark = [pytest.mark.grading, pytest.mark.autograder]
 
@@ -87,6 +89,7 @@ def scores(root):
 def course(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     shutil.copytree(REPO / "solutions", root / "solutions")
+    write_secret(root, secret())  # the tests' fixed secret (tests/conftest.py): exact scores
     cli(root, "generate", ASSIGNMENT)
     inbox = root / "inbox"
     build_class(root, inbox)
@@ -183,6 +186,7 @@ def test_plain_nbgrader_autograde_agrees(course, tmp_path):
     plain.mkdir()
     shutil.copytree(root / "solutions", plain / "solutions")
     shutil.copytree(root / "submitted", plain / "submitted")
+    shutil.copytree(root / ".autograder", plain / ".autograder")  # the course's secret: the same hidden cases
     (plain / "nbgrader_config.py").write_text("from autograder.config import configure\nconfigure(get_config())\n")
     for cmd in (["generate_assignment", ASSIGNMENT], ["autograde", ASSIGNMENT]):
         proc = subprocess.run([sys.executable, "-m", "nbgrader", *cmd], cwd=plain, env=ENV, capture_output=True,

@@ -20,6 +20,8 @@ import nbformat
 import pytest
 
 from autograder.config import COURSE_ID
+from autograder.secret import write_secret
+from autograder.tasks import secret
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "kinds"))
 import variants as V  # noqa: E402
@@ -61,6 +63,7 @@ def expected() -> dict:
 def course(tmp_path_factory):
     root = tmp_path_factory.mktemp("kinds")
     shutil.copytree(V.HERE / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    write_secret(root, secret())  # the tests' fixed secret (tests/conftest.py): exact scores
     cli(root, "generate", ASSIGNMENT)
     release = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     inbox = root / "inbox"
@@ -87,6 +90,7 @@ def test_plain_nbgrader_autograde_gives_the_same_scores(course, tmp_path):
     plain.mkdir()
     shutil.copytree(course["root"] / "solutions", plain / "solutions")
     shutil.copytree(course["root"] / "submitted", plain / "submitted")
+    shutil.copytree(course["root"] / ".autograder", plain / ".autograder")  # the course's secret: the same hidden cases
     (plain / "nbgrader_config.py").write_text("from autograder.config import configure\nconfigure(get_config())\n")
     for cmd in (["generate_assignment", ASSIGNMENT], ["autograde", ASSIGNMENT]):
         proc = subprocess.run([sys.executable, "-m", "nbgrader", *cmd], cwd=plain, env=ENV, capture_output=True,

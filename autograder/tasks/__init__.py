@@ -9,7 +9,10 @@ More task modules (for example a test assignment's) can be named in the
 environment variable ``AUTOGRADER_TASKS`` (file paths, separated by ``:``).
 
 A :class:`Task` says which notebook objects it grades (``uses``), builds its
-cases from a fixed seed (the same cases every run), knows how to run one case
+visible cases from a fixed seed (the same cases every run) and its hidden
+cases from a generator seeded by the course's secret (see :func:`secret` and
+:mod:`autograder.secret`: a student's kernel, without it, cannot compute the
+hidden inputs or their answers), knows how to run one case
 on the student's objects (``run``, executed in the sandbox), how to compute
 the expected result (``reference``, executed in the judge) and how to compare
 the two (``compare``, see :mod:`autograder.compare`). The authoring guide
@@ -24,17 +27,19 @@ import os
 import pkgutil
 import platform
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from ..compare import Array, Compare
+from ..secret import ENV as SECRET_ENV
+from ..secret import read_secret
 from ..wire import map_tree
 
 __all__ = ["Case", "Task", "get_task", "all_tasks", "expected_device", "environment", "call", "case_seed",
-           "check_case_data"]
+           "check_case_data", "secret", "set_secret", "hidden_rng", "HiddenCasesUnavailable"]
 
 
 @dataclass
@@ -72,7 +77,13 @@ class Task:
     """A graded task. See the module docstring and ``autograder/AUTHORING.md``.
 
     ``uses``: the names of the notebook objects the test cell passes to
-    ``check`` (functions or classes), in order. ``make_cases()``: the cases.
+    ``check`` (functions or classes), in order. ``make_cases()``: the visible
+    cases, from fixed data. ``make_hidden(rng)``: the hidden cases, drawn from
+    ``rng``, a generator seeded by the course's secret and the task's name (so
+    the same cases every run of the grader, and none a student can compute);
+    their ``suite`` is set to "hidden". ``make_cases`` may still list hidden
+    cases with nothing to compute in them (an input that must raise); hidden
+    cases with data belong in ``make_hidden``.
     ``run(objs, *args, **kwargs)``: one case on the student's objects, in the
     sandbox (default: ``objs[0](*args, **kwargs)``); whatever it returns is
     sent back as data. ``reference(*args, **kwargs)``: the expected result,
@@ -93,6 +104,7 @@ class Task:
     hints: dict = field(default_factory=dict)  # tag -> hint shown when a case with that tag fails
     time_limit: float | None = None
     memory_mb: int | None = None
+    make_hidden: Callable[[np.random.Generator], list] | None = None  # rng -> hidden cases (see above)
     chapter: str = ""  # set when registered
     origin: str = ""  # the module name or file the task was loaded from
 
@@ -115,10 +127,30 @@ class Task:
         return self.uses[0]
 
     def cases(self, suite: str = "all") -> list:
+        """The cases of ``suite``: "visible", "hidden" or "all" (``make_cases``'s, then ``make_hidden``'s).
+
+        Hidden and all need the course's secret when the task has ``make_hidden``:
+        without it (a student's kernel) they raise :class:`HiddenCasesUnavailable`.
+        """
         if suite not in ("visible", "hidden", "all"):
             raise ValueError(f"suite must be 'visible', 'hidden' or 'all', got {suite!r}")
-        cases = list(self.make_cases())
-        return cases if suite == "all" else [c for c in cases if c.suite == suite]
+        listed = list(self.make_cases())
+        if suite == "visible":
+            return [c for c in listed if c.suite == "visible"]
+        hidden = self._hidden()
+        if suite == "hidden":
+            return [c for c in listed if c.suite == "hidden"] + hidden
+        return listed + hidden
+
+    def _hidden(self) -> list:
+        """The cases ``make_hidden`` draws from the course's secret, marked hidden."""
+        if self.make_hidden is None:
+            return []
+        made = list(self.make_hidden(hidden_rng(self.qualname)))
+        for case in made:
+            if not isinstance(case, Case):
+                raise TypeError(f"task {self.qualname!r}: make_hidden returned a {type(case).__name__}, not a Case")
+        return [replace(case, suite="hidden") for case in made]
 
     def expected(self, case: Case):
         """The reference result for ``case`` (float64 NumPy inputs)."""
@@ -162,6 +194,54 @@ def check_case_data(value, where: str = "args") -> None:
                     "build it in the task's run()")
 
 
+# ---------------------------------------------------------------------------
+# the course's secret: where the hidden cases come from
+# ---------------------------------------------------------------------------
+
+class HiddenCasesUnavailable(RuntimeError):
+    """Hidden cases were asked for in a process without the course's secret."""
+
+
+_SECRET: bytes | None = None
+
+
+def set_secret(value: bytes | None) -> None:
+    """Use ``value`` as the course's secret in this process (before ``AUTOGRADER_SECRET_FILE``);
+    None forgets it."""
+    global _SECRET
+    if value is not None and (not isinstance(value, (bytes, bytearray)) or not value):
+        raise ValueError("a course secret is a non-empty bytes value")
+    _SECRET = None if value is None else bytes(value)
+
+
+def secret() -> bytes | None:
+    """The course's secret: the value given to :func:`set_secret`, else the one in the file named
+    by ``AUTOGRADER_SECRET_FILE`` (which :func:`autograder.config.configure` sets), else None."""
+    if _SECRET is not None:
+        return _SECRET
+    path = os.environ.get(SECRET_ENV, "")
+    if not path:
+        return None
+    try:
+        return read_secret(path)
+    except (OSError, ValueError) as exc:
+        raise HiddenCasesUnavailable(f"the course's secret cannot be read from {path} (named by {SECRET_ENV}): "
+                                     f"{exc}") from None
+
+
+def hidden_rng(task: str) -> np.random.Generator:
+    """The generator task ``task`` ("00.softmax") draws its hidden cases from: seeded by the
+    course's secret and the task's name. Raises :class:`HiddenCasesUnavailable` without a secret."""
+    key = secret()
+    if key is None:
+        raise HiddenCasesUnavailable(
+            f"task {task}: hidden cases are only run by the grader - they are drawn from the course's secret, "
+            f"which this process does not have (a student's kernel runs the visible cases; a grading process "
+            f"gets the secret from autograder.config.configure, or from the file named by {SECRET_ENV})")
+    words = np.frombuffer(key.ljust(-(-len(key) // 4) * 4, b"\0"), dtype="<u4")
+    return np.random.default_rng([*(int(w) for w in words), len(key), zlib.crc32(task.encode())])
+
+
 def case_seed(task: str, index: int) -> int:
     """The seed set before case ``index`` of ``task`` runs (NumPy, ``random`` and torch)."""
     return zlib.crc32(f"{task}#{index}".encode()) & 0x7FFFFFFF
@@ -202,17 +282,27 @@ def _chapter_modules() -> list[str]:
     return sorted(f"{__name__}.{m.name}" for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("ch"))
 
 
-def load_file(path: str) -> None:
-    """Register the tasks of a task module given by its file path."""
-    path = str(Path(path).resolve())
+def load_file(path: str, source: str | None = None) -> None:
+    """Register the tasks of a task module given by its file path (``source``: its text, for
+    a process that cannot see the file, such as a sandbox child in the grading jail)."""
+    path = str(Path(path).resolve()) if source is None else str(path)
     if path in _LOADED:
         return
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"task module {path} does not exist (named in AUTOGRADER_TASKS?)")
     name = "autograder_tasks_" + format(zlib.crc32(path.encode()), "x")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    if source is not None:
+        import sys
+        import types
+
+        module = types.ModuleType(name)
+        module.__file__ = path
+        sys.modules[name] = module
+        exec(compile(source, path, "exec"), module.__dict__)  # noqa: S102 - the instructor's task module
+    else:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"task module {path} does not exist (named in AUTOGRADER_TASKS?)")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     _register_module(module, path)
     _LOADED.add(path)
 

@@ -1,4 +1,10 @@
-"""Chapter 00, setup: the environment and device, a neuron, a stable softmax."""
+"""Chapter 00, setup: the environment and device, a neuron, a stable softmax.
+
+Visible cases use fixed data; the hidden ones are drawn in ``make_hidden`` from
+the generator the grader seeds with the course's secret (see
+``autograder/AUTHORING.md``). The device task's hidden cases hold no data to
+compute (a preference that must raise), so they stay in its ``make_cases``.
+"""
 
 from __future__ import annotations
 
@@ -49,22 +55,23 @@ def _neuron_reference(x, w, b):
 
 def _neuron_cases():
     rng = np.random.default_rng(20261122)
-    cases = [
+    return [
         Case("one input vector x (3,), w (3,)", (np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.2, -1.0]), 0.1)),
         Case("a batch X (4, 3)", (rng.normal(size=(4, 3)), rng.normal(size=3), -0.5), tags=("batch",)),
     ]
-    cases += [
-        Case("a batch X (50, 8)", (rng.normal(size=(50, 8)), rng.normal(size=8), 0.7), suite="hidden",
-             tags=("batch",)),
+
+
+def _neuron_hidden(rng):
+    return [
+        Case("a batch X (50, 8)", (rng.normal(size=(50, 8)), rng.normal(size=8), 0.7), tags=("batch",)),
         Case("float32 batch", (rng.normal(size=(10, 5)), rng.normal(size=5), 0.2), dtype="float32",
-             suite="hidden", tags=("batch",)),
+             tags=("batch",)),
         Case("torch tensors on the grading device", (rng.normal(size=(6, 4)), rng.normal(size=4), -1.0),
-             backend="torch", suite="hidden", tags=("batch", "torch")),
+             backend="torch", tags=("batch", "torch")),
         Case("large weighted sums (|z| up to 1000)", (rng.normal(size=(6, 3)) * 300, rng.normal(size=3) * 3, 0.0),
-             suite="hidden", tags=("large",)),
-        Case("zero bias, zero weights", (rng.normal(size=(3, 2)), np.zeros(2), 0.0), suite="hidden"),
+             tags=("large",)),
+        Case("zero bias, zero weights", (rng.normal(size=(3, 2)), np.zeros(2), 0.0)),
     ]
-    return cases
 
 
 def _softmax_reference(x, axis=-1):
@@ -81,17 +88,19 @@ def _softmax_cases():
         Case("columns of a matrix (3, 4), axis=0", (rng.normal(size=(3, 4)),), {"axis": 0}, tags=("axis",)),
         Case("large values (+/-1000)", (np.array([[1000.0, 999.0, -1000.0], [-1000.0, -1000.0, -999.0]]),),
              tags=("large",)),
-        Case("a batch (2, 3, 5), axis=-1", (rng.normal(size=(2, 3, 5)) * 3,), suite="hidden", tags=("axis",)),
-        Case("a batch (2, 3, 5), axis=1", (rng.normal(size=(2, 3, 5)) * 3,), {"axis": 1}, suite="hidden",
-             tags=("axis",)),
-        Case("large values, shifted rows (8, 10)", (rng.normal(size=(8, 10)) * 50 + 800,), suite="hidden",
-             tags=("large",)),
-        Case("very negative values (-1e4)", (rng.normal(size=(4, 6)) - 1e4,), suite="hidden", tags=("large",)),
-        Case("float32 input", (rng.normal(size=(6, 7)) * 4,), dtype="float32", suite="hidden", tags=("dtype",)),
-        Case("torch tensor on the grading device", (rng.normal(size=(5, 3)),), backend="torch", suite="hidden",
-             tags=("torch",)),
+    ]
+
+
+def _softmax_hidden(rng):
+    return [
+        Case("a batch (2, 3, 5), axis=-1", (rng.normal(size=(2, 3, 5)) * 3,), tags=("axis",)),
+        Case("a batch (2, 3, 5), axis=1", (rng.normal(size=(2, 3, 5)) * 3,), {"axis": 1}, tags=("axis",)),
+        Case("large values, shifted rows (8, 10)", (rng.normal(size=(8, 10)) * 50 + 800,), tags=("large",)),
+        Case("very negative values (-1e4)", (rng.normal(size=(4, 6)) - 1e4,), tags=("large",)),
+        Case("float32 input", (rng.normal(size=(6, 7)) * 4,), dtype="float32", tags=("dtype",)),
+        Case("torch tensor on the grading device", (rng.normal(size=(5, 3)),), backend="torch", tags=("torch",)),
         Case("torch float32, large values", (rng.normal(size=(4, 5)) * 100,), backend="torch", dtype="float32",
-             suite="hidden", tags=("large",)),
+             tags=("large",)),
     ]
 
 
@@ -109,7 +118,7 @@ TASKS = [
     Task(
         name="neuron", uses=("neuron",),
         describe="neuron(x, w, b) = sigmoid(x . w + b) for one input or a batch",
-        make_cases=_neuron_cases, reference=_neuron_reference, from_scratch=True,
+        make_cases=_neuron_cases, make_hidden=_neuron_hidden, reference=_neuron_reference, from_scratch=True,
         forbidden=("course.neurons.neuron", "course.neurons.dense", "course.activations.sigmoid",
                    "course.layers.linear", "torch.nn.functional.linear"),
         hints={
@@ -121,7 +130,7 @@ TASKS = [
     Task(
         name="softmax", uses=("softmax",),
         describe="softmax(x, axis=-1): probabilities along one axis, stable for large inputs",
-        make_cases=_softmax_cases, reference=_softmax_reference, from_scratch=True,
+        make_cases=_softmax_cases, make_hidden=_softmax_hidden, reference=_softmax_reference, from_scratch=True,
         forbidden=("torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax", "torch.Tensor.softmax",
                    "scipy.special.softmax", "course.activations.softmax", "course.activations.softmax_forward",
                    "course.activations.log_softmax", "torch.log_softmax", "torch.nn.functional.log_softmax",
