@@ -49,6 +49,8 @@ def _course(base: Path, name: str, inbox: Path) -> Path:
     root = base / name
     root.mkdir()
     shutil.copytree(REPO / "solutions", root / "solutions")
+    if (base / "seed" / ".autograder").is_dir():  # the same hidden cases in both courses
+        shutil.copytree(base / "seed" / ".autograder", root / ".autograder")
     (root / "nbgrader_config.py").write_text("from autograder.config import configure\nconfigure(get_config())\n")
     _run([sys.executable, "-m", "autograder", "--root", str(root), "generate", ASSIGNMENT], root)
     _run([sys.executable, "-m", "autograder", "--root", str(root), "collect", ASSIGNMENT, str(inbox)], root)

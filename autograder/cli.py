@@ -81,6 +81,9 @@ def _report(result: dict, what: str) -> None:
 def cmd_generate(args) -> int:
     root = _root(args)
     _check_assignment(root, args.assignment)
+    from .secret import ensure_secret
+
+    ensure_secret(root)  # the course's secret, which hidden cases are drawn from: made on the first generate
     api = make_api(root)
     _report(api.generate_assignment(args.assignment, force=True, create=True), "generate_assignment")
     out = root / "release" / args.assignment
@@ -285,7 +288,7 @@ def _save_state(path: Path, state: dict) -> None:
 
 
 def grade(root: Path, assignment: str, students=None, jobs: int = 1, force: bool = False,
-          progress: bool = True) -> dict:
+          progress: bool = True, sandbox: bool = True) -> dict:
     """Autograde every submission (or ``students``); return student -> (ok, message).
 
     Work is shared by ``jobs`` worker processes, each running nbgrader's own
@@ -293,6 +296,9 @@ def grade(root: Path, assignment: str, students=None, jobs: int = 1, force: bool
     ``nbgrader autograde``). A state file records each graded submission's
     content hash, so an interrupted run resumes where it stopped; ``force``
     grades everything again. Manual grades and comments stay in the gradebook.
+    Student code runs in the grading jail (:mod:`autograder.jail`); ``sandbox=False``
+    runs it unjailed (the instructor's explicit ``--no-sandbox``). A worker that dies or
+    stalls costs its notebook only: it is replaced and the rest is graded.
     """
     submitted = root / "submitted"
     all_students = sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir()) \
@@ -320,46 +326,85 @@ def grade(root: Path, assignment: str, students=None, jobs: int = 1, force: bool
         bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="notebook")
     jobs = max(1, min(jobs, len(todo)))
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    workers = [subprocess.Popen([sys.executable, "-m", "autograder.worker", str(root), assignment],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-               for _ in range(jobs)]
-    queue = list(todo)
-    busy = {}
-    try:
-        import selectors
+    if not sandbox:
+        env["AUTOGRADER_NO_SANDBOX"] = "1"
+    limit = _notebook_wall_limit()
 
-        sel = selectors.DefaultSelector()
-        for w in workers:
-            sel.register(w.stdout, selectors.EVENT_READ, w)
-            if queue:
-                student = queue.pop(0)
-                busy[w.pid] = student
+    def start_worker():
+        return subprocess.Popen([sys.executable, "-m", "autograder.worker", str(root), assignment],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    queue = list(todo)
+    busy: dict = {}  # worker -> (student, started)
+    workers: list = []
+    replacements = 2 * jobs + len(todo)  # a worker that dies is replaced, within reason
+
+    def give(w) -> None:
+        if queue:
+            student = queue.pop(0)
+            busy[w] = (student, time.monotonic())
+            try:
                 w.stdin.write(student + "\n")
                 w.stdin.flush()
+            except OSError:
+                pass
+
+    def add_worker() -> None:
+        w = start_worker()
+        workers.append(w)
+        sel.register(w.stdout, selectors.EVENT_READ, w)
+        give(w)
+
+    def retire(w, why: str) -> None:
+        nonlocal replacements
+        try:
+            sel.unregister(w.stdout)
+        except (KeyError, ValueError):
+            pass
+        student, _ = busy.pop(w, (None, 0))
+        if w.poll() is None:
+            w.kill()
+        if student:
+            results[student] = (False, why)
+            if bar is not None:
+                bar.update(1)
+        if queue and replacements > 0:
+            replacements -= 1
+            add_worker()
+
+    try:
+        for _ in range(jobs):
+            add_worker()
         while busy:
-            for key, _ in sel.select():
+            for key, _ in sel.select(timeout=2.0):
                 w = key.data
                 line = w.stdout.readline()
-                student = busy.pop(w.pid, None)
-                if not line:  # the worker died: record, and stop using it
-                    sel.unregister(w.stdout)
-                    if student:
-                        results[student] = (False, "grading worker died")
-                        if bar is not None:
-                            bar.update(1)
+                if not line:  # the worker died: record, and start another for the rest
+                    retire(w, "grading worker died")
                     continue
-                reply = json.loads(line)
-                results[reply["student"]] = (reply["success"], reply.get("message", ""))
-                if reply["success"]:
-                    state[reply["student"]] = hashes[reply["student"]]
+                try:
+                    reply = json.loads(line)
+                    assert isinstance(reply, dict)
+                except (ValueError, AssertionError):
+                    retire(w, "grading worker sent an unreadable reply")
+                    continue
+                name, _ = busy.pop(w, (None, 0))
+                if name is None:
+                    continue
+                results[name] = (bool(reply.get("success")), str(reply.get("message", "")))
+                if reply.get("success"):
+                    state[name] = hashes[name]
                     _save_state(state_file, state)
                 if bar is not None:
                     bar.update(1)
-                if queue:
-                    nxt = queue.pop(0)
-                    busy[w.pid] = nxt
-                    w.stdin.write(nxt + "\n")
-                    w.stdin.flush()
+                give(w)
+            now = time.monotonic()
+            for w, (student, started) in list(busy.items()):
+                if now - started > limit:  # a notebook that stalls its worker costs that notebook only
+                    retire(w, f"grading took longer than {limit:g} s (stopped)")
     finally:
         for w in workers:
             try:
@@ -374,6 +419,13 @@ def grade(root: Path, assignment: str, students=None, jobs: int = 1, force: bool
         if bar is not None:
             bar.close()
     return results
+
+
+def _notebook_wall_limit() -> float:
+    """Seconds a worker may spend on one submission before it is stopped: the notebook's
+    grading budget twice over, plus time to start kernels and write the gradebook."""
+    budget = float(os.environ.get("AUTOGRADER_NOTEBOOK_SECONDS", 120))
+    return float(os.environ.get("AUTOGRADER_WORKER_SECONDS", 2 * budget + 120))
 
 
 def _ensure_gradebook(root: Path, assignment: str) -> None:
@@ -397,7 +449,15 @@ def _ensure_gradebook(root: Path, assignment: str) -> None:
 def cmd_grade(args) -> int:
     root = _root(args)
     _check_assignment(root, args.assignment)
-    results = grade(root, args.assignment, args.student or None, args.jobs, args.force, not args.no_progress)
+    from .jail import JailUnavailable, check_available
+
+    if not args.no_sandbox:
+        try:
+            check_available()
+        except JailUnavailable as exc:
+            raise CLIError(str(exc)) from None
+    results = grade(root, args.assignment, args.student or None, args.jobs, args.force, not args.no_progress,
+                    sandbox=not args.no_sandbox)
     failed = {s: m for s, (ok, m) in results.items() if not ok}
     print(f"graded {len(results) - len(failed)} of {len(results)} submission(s) of {args.assignment}")
     for student, message in sorted(failed.items()):
@@ -485,6 +545,8 @@ def main(argv=None) -> int:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="grade again even if nothing changed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code without the bubblewrap jail (only for submissions you trust)")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("feedback", help="HTML feedback per student in feedback/")
     p.add_argument("assignment")

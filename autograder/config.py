@@ -1,7 +1,8 @@
 """The course's nbgrader configuration, in one place.
 
 Every instructor command (``python -m autograder ...``) loads it; so does
-plain nbgrader when started with ``--config autograder/nbgrader_config.py``.
+plain nbgrader started in the course folder (through the ``nbgrader_config.py`` there), or
+elsewhere with ``nbgrader autograde A --AutogradeApp.config_file=<repo>/autograder/nbgrader_config.py``.
 Limits an instructor may want to change (per-cell and per-task time, memory
 per task) can be given on the command line or in the environment.
 """
@@ -22,9 +23,13 @@ def configure(c, root: str | os.PathLike | None = None) -> None:
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
                                         IgnorePattern, LimitOutput, SaveAutoGrades)
 
-    from .nbgrader_ext import JudgeTasks, MathToMathML, SafeExecute
+    from .nbgrader_ext import JudgeTasks, MathToMathML, SafeExecute, SaveAutoGradesAndReview
 
     root = Path(root or os.environ.get("COURSE_ROOT") or os.getcwd()).resolve()
+    # hidden cases are drawn from the course's secret, made here the first time (autograder/secret.py)
+    from .secret import use_course_secret
+
+    use_course_secret(root)
     # nbgrader runs `alembic` (installed beside this Python) to set up the gradebook
     bindir = str(Path(sys.executable).parent)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
@@ -46,10 +51,15 @@ def configure(c, root: str | os.PathLike | None = None) -> None:
     c.SafeExecute.kernel_memory_mb = int(os.environ.get("AUTOGRADER_KERNEL_MEMORY_MB", 4096))
     c.JudgeTasks.time_limit = float(os.environ.get("AUTOGRADER_TIME_LIMIT", 20))
     c.JudgeTasks.memory_limit_mb = int(os.environ.get("AUTOGRADER_MEMORY_MB", 2048))
+    c.SafeExecute.notebook_seconds = c.JudgeTasks.notebook_seconds = \
+        float(os.environ.get("AUTOGRADER_NOTEBOOK_SECONDS", 120))
     c.Autograde.autograde_preprocessors = [
-        SafeExecute, JudgeTasks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        SafeExecute, JudgeTasks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGradesAndReview,
         AssignLatePenalties, CheckCellMetadata,
     ]
+    # nbgrader's sanitize steps, after RepairCells mends duplicated, renamed, extra cells (autograder/repair.py)
+    from .repair import sanitize_preprocessors
+    c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
     # feedback: scores and messages, never the hidden tests; math without network
     c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, MathToMathML]
     c.ClearHiddenTests.enforce_metadata = False

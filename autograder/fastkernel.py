@@ -1,181 +1,123 @@
-"""Warm kernels for grading workers: fork each notebook's kernel from a process
-that has already imported ipykernel, NumPy, PyTorch and matplotlib.
+"""The notebook's kernel at grading time: started inside the grading jail.
 
-Starting a Python kernel and importing PyTorch costs about 3 s of CPU per
-notebook, most of a pilot notebook's grading time. A grading worker started
-by ``grade --jobs N`` keeps one *zygote* process that has done those imports
-once; every kernel is a fork of it, with its own process group, working
-folder, environment and memory limit, then started exactly as
-``python -m ipykernel_launcher -f <connection file>`` would start it.
+:class:`JailedKernelManager` is the kernel manager of :class:`SafeExecute`.
+Its kernels are started by the jail's server (see :mod:`autograder.jail`),
+so they run with the jail's view of the machine (the student's notebook
+folder, a private ``/tmp``, no network, no other process in sight) and talk
+to nbgrader over ZMQ's ``ipc`` transport through sockets in a folder shared
+with the jail.
 
-Scores do not depend on the kernel (see :class:`JudgeTasks`), so grading with
-warm kernels gives the same gradebook as plain ``nbgrader autograde``. Plain
-nbgrader, and anything that does not set ``AUTOGRADER_FAST_KERNELS=1``, uses
-ordinary kernels.
+Grading workers (``grade --jobs N`` sets ``AUTOGRADER_FAST_KERNELS=1``) get
+*warm* kernels: forked from the server, which has imported ipykernel, NumPy,
+PyTorch and matplotlib once, so a kernel costs milliseconds instead of about
+3 s of CPU. Plain ``nbgrader autograde`` gets a fresh ``python -m
+ipykernel_launcher`` per notebook, as nbgrader would start it. Scores do not
+depend on the kernel (see :class:`autograder.nbgrader_ext.JudgeTasks`), so
+both give the same gradebook.
 """
 
 from __future__ import annotations
 
-import atexit
-import json
 import os
-import signal
-import subprocess
 import sys
+import uuid
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-__all__ = ["FastKernelManager", "enabled"]
+__all__ = ["JailedKernelManager", "enabled"]
 
-PRELOAD = ("numpy", "torch", "matplotlib", "ipykernel.kernelapp")
+#: environment variables a kernel keeps; everything else of the grader's (paths of the
+#: course, the secret's file) stays outside
+_KERNEL_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "COURSE_DEVICE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
+               "NBGRADER_EXECUTION", "AUTOGRADER_TASKS", "PYDEVD_DISABLE_FILE_VALIDATION")
 
 
 def enabled() -> bool:
     return os.environ.get("AUTOGRADER_FAST_KERNELS") == "1"
 
 
-class _Zygote:
-    """The warm process; ``spawn`` forks a kernel from it and returns its pid."""
+def _kernel_env(env: dict, jail) -> dict:
+    out = {k: v for k, v in env.items() if k in _KERNEL_ENV or k.startswith("JPY_")}
+    out.update(HOME=jail.home, MPLBACKEND="module://matplotlib_inline.backend_inline",
+               MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR="/tmp/ipython", PYTHONDONTWRITEBYTECODE="1")
+    lib = os.environ.get("PYTHONPATH") if not jail.sandbox else None
+    from .jail import INSIDE_LIB
 
-    def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "autograder.fastkernel"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        atexit.register(self.close)
-
-    def spawn(self, argv, cwd: str, env: dict) -> int:
-        self.proc.stdin.write(json.dumps({"argv": argv, "cwd": cwd, "env": env}) + "\n")
-        self.proc.stdin.flush()
-        reply = self.proc.stdout.readline()
-        if not reply:
-            raise RuntimeError("the warm-kernel process has exited")
-        return int(json.loads(reply)["pid"])
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
+    out["PYTHONPATH"] = INSIDE_LIB if jail.sandbox else (lib or "")
+    out["PATH"] = os.path.dirname(sys.executable) + os.pathsep + out.get("PATH", "/usr/bin:/bin")
+    return out
 
 
-_ZYGOTE: _Zygote | None = None
-
-
-def _zygote() -> _Zygote:
-    global _ZYGOTE
-    if _ZYGOTE is None or not _ZYGOTE.alive():
-        _ZYGOTE = _Zygote()
-    return _ZYGOTE
-
-
-class _PidProcess:
-    """Enough of ``subprocess.Popen`` for jupyter_client, for a kernel that is not our child."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.returncode = None
-
-    def poll(self):
-        if self.returncode is None:
-            try:
-                with open(f"/proc/{self.pid}/stat") as fh:
-                    state = fh.read().rsplit(")", 1)[1].split()[0]
-                if state in ("Z", "X"):
-                    self.returncode = 0
-            except (OSError, IndexError):
-                self.returncode = 0  # gone (the zygote reaps its children)
-        return self.returncode
-
-    def wait(self, timeout=None):
-        import time
-
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            time.sleep(0.05)
-        return self.returncode
-
-    def send_signal(self, sig):
-        try:
-            os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def kill(self):
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self):
-        self.send_signal(signal.SIGTERM)
-
-
-class _ZygoteProvisioner(LocalProvisioner):
+class _JailProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd, **kwargs):
+        from .jail import get_jail
+
         try:
             start = cmd.index("ipykernel_launcher")
         except ValueError:
             start = -1
-        if start < 1 or cmd[start - 1] != "-m":  # not a plain Python kernel: start it the usual way
-            return await super().launch_kernel(cmd, **kwargs)
-        env = dict(kwargs.get("env") or os.environ)
-        cwd = str(kwargs.get("cwd") or os.getcwd())
-        pid = _zygote().spawn(list(cmd[start + 1:]), cwd, env)
-        self.process = _PidProcess(pid)
-        self.pid = pid
-        self.pgid = pid  # the kernel leads its own session
-        self.cwd = cwd
+        if start < 1 or cmd[start - 1] != "-m":
+            raise RuntimeError(f"grading runs Python kernels only (ipykernel), not {' '.join(cmd[:3])}")
+        jail = get_jail()
+        cwd = str(kwargs.get("cwd") or "")
+        if cwd != getattr(jail, "current", None):
+            jail.enter(cwd or None)
+            jail.current = cwd
+        env = _kernel_env(dict(kwargs.get("env") or os.environ), jail)
+        env["AUTOGRADER_KERNEL_MEMORY_MB"] = os.environ.get("AUTOGRADER_KERNEL_MEMORY_MB", "4096")
+        self.process = jail.spawn("autograder.fastkernel:_kernel_main",
+                                  (list(cmd[start + 1:]), jail.home, env, enabled()), kind="kernel")
+        self.pid = self.process.pid
+        self.pgid = None  # signals go through the jail's server
+        self.cwd = jail.home
         return self.connection_info
 
 
-class FastKernelManager(AsyncKernelManager):
-    """An AsyncKernelManager whose Python kernels come from the warm zygote."""
+class JailedKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager whose kernels start in the grading jail, over ``ipc``."""
 
     async def _async_pre_start_kernel(self, **kw):
+        from .jail import get_jail
+
+        jail = get_jail()
+        name = uuid.uuid4().hex[:12]
+        self.transport = "ipc"
+        self.ip = str(jail.ipc / f"k-{name}")
+        self.connection_file = str(jail.ipc / f"kernel-{name}.json")
         if self.provisioner is None:
-            self.provisioner = _ZygoteProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
-                                                  parent=self)
+            self.provisioner = _JailProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                parent=self)
         return await super()._async_pre_start_kernel(**kw)
 
 
-def _serve() -> None:
-    """The zygote: import once, then fork one kernel per request line on stdin."""
-    import importlib
+def _kernel_main(argv, cwd: str, env: dict, warm: bool) -> None:
+    """In the jail: become the kernel (warm: in this forked process; else a fresh Python)."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # what the kernel writes outside ipykernel's capture goes nowhere
+        os.dup2(devnull, fd)
+    os.chdir(cwd)
+    memory_mb = int(env.pop("AUTOGRADER_KERNEL_MEMORY_MB", "0") or 0)
+    if memory_mb:
+        from .sandbox import _limit_memory
 
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    for name in PRELOAD:
-        importlib.import_module(name)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped as they exit
-    out = sys.stdout
-    for line in sys.stdin:
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setsid()
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                devnull = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(devnull, 0)
-                os.dup2(2, 1)  # keep the reply pipe clean
-                os.chdir(request["cwd"])
-                os.environ.clear()
-                os.environ.update(request["env"])
-                sys.path[0] = request["cwd"]  # as `python -m ipykernel_launcher` started there would have it
-                sys.argv = ["ipykernel_launcher", *request["argv"]]
-                from ipykernel.kernelapp import launch_new_instance
+        _limit_memory(memory_mb)
+    if not warm:
+        os.execve(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv], env)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path[0:0] = [cwd]  # as `python -m ipykernel_launcher` started there would have it
+    sys.argv = ["ipykernel_launcher", *argv]
+    import signal
 
-                launch_new_instance(argv=request["argv"])
-            finally:
-                os._exit(0)
-        out.write(json.dumps({"pid": pid}) + "\n")
-        out.flush()
+    # the server imported pyplot for the sandbox (Agg): the kernel's first import makes it anew,
+    # with the notebook backend, so figures reach the graded notebook
+    for name in [n for n in sys.modules if n.startswith(("matplotlib.pyplot", "matplotlib.backends"))]:
+        del sys.modules[name]
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].rcParams["backend"] = env["MPLBACKEND"]
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from ipykernel.kernelapp import launch_new_instance
 
-if __name__ == "__main__":
-    _serve()
+    launch_new_instance(argv=argv)

@@ -67,6 +67,9 @@ def _problem(task: Task, res: CaseResult) -> tuple[float, str]:
             if want_exc.__name__ in res.exc_types and not stub:
                 return 1.0, ""
             return 0.0, f"raised {res.exc_types[0] if res.exc_types else 'an error'}; expected {want_exc.__name__}"
+        if case.suite != "visible":  # its message could carry the hidden inputs out in the feedback
+            return 0.0, f"raised {res.exc_types[0] if res.exc_types else 'an error'} (the message of an error on a " \
+                        "hidden case is not shown)"
         return 0.0, f"raised {res.error}"
     if res.status == "timeout":
         return 0.0, "not finished: " + (res.error or "time limit")
@@ -94,7 +97,7 @@ def judge(task: Task, results: list, ending: str = "") -> Verdict:
         if credit == 1.0:
             verdict.lines.append(f"ok   {label}" + (f" ({problem})" if problem else ""))
             continue
-        if res.warnings:
+        if res.warnings and case.suite == "visible":  # a warning's text could carry hidden inputs out
             problem += f" (warnings: {'; '.join(res.warnings[:2])})"
         verdict.lines.append(f"{'PART' if credit > 0 else 'FAIL'} {label}: {problem}"
                              + (f" [{_count(credit * 100)}% credit]" if credit > 0 else ""))
@@ -123,12 +126,18 @@ def _hinted_tags(outcomes) -> list:
 
 
 def judge_sources(task_name: str, plan, names=None, suite: str = "all", limits: Limits | None = None,
-                  skipped: dict | None = None, cwd: str | None = None) -> Verdict:
+                  skipped: dict | None = None, cwd: str | None = None, cap: bool = False) -> Verdict:
     """Run the task on the objects ``names`` defined by the notebook cells ``plan``; judge.
-    ``skipped`` and ``cwd``: see :func:`autograder.sandbox.run_sources`."""
+    ``skipped`` and ``cwd``: see :func:`autograder.sandbox.run_sources`. ``cap``: ``limits``
+    is what is left of the notebook's time, and caps even a task's own longer limit."""
     task = get_task(task_name)
     skipped = skipped if skipped is not None else {}
-    results, ending = run_sources(task, plan, names, suite, (limits or Limits()).for_task(task), skipped, cwd)
+    limits = limits or Limits()
+    own = limits.for_task(task)
+    if cap:
+        own = Limits(min(own.seconds, limits.seconds), own.memory_mb)
+    results, ending = run_sources(task, plan, names, suite, own, skipped, cwd, total_seconds=limits.seconds * 2
+                                  if cap else None)
     verdict = judge(task, results, ending)
     verdict.lines.extend(_left_out(plan, skipped))
     return verdict

@@ -24,19 +24,21 @@ MathML, which browsers render without MathJax or any network access.
 from __future__ import annotations
 
 import ast
+import os
 import re
+import time
 
 from nbgrader.preprocessors import NbGraderPreprocessor as Preprocessor  # enabled by default
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, SaveAutoGrades
 from traitlets import Float, Integer
 
 from .judge import Verdict, judge_sources
 from .sandbox import Limits, definitions_only, python_source
 
-__all__ = ["JudgeTasks", "MathToMathML", "SafeExecute", "parse_checks"]
+__all__ = ["JudgeTasks", "MathToMathML", "SafeExecute", "SaveAutoGradesAndReview", "parse_checks"]
 
 
 def _meta(cell) -> dict:
@@ -165,11 +167,16 @@ class JudgeTasks(Preprocessor):
     time_limit = Float(20.0, help="seconds one task's cases may take, in all (a task may set its own)"
                        ).tag(config=True)
     memory_limit_mb = Integer(2048, help="memory (MB) one task may use beyond the baseline").tag(config=True)
+    notebook_seconds = Float(120.0, help="seconds one notebook may take to grade in all (when SafeExecute "
+                             "did not set the budget)").tag(config=True)
 
     def preprocess(self, nb, resources):
         limits = Limits(self.time_limit, self.memory_limit_mb)
         skipped: dict = {}  # statements of other cells that exit, crash or hang: left out for every task
         cwd = (resources.get("metadata") or {}).get("path") or None
+        budget = float(resources.get("autograder_seconds") or self.notebook_seconds)
+        self._deadline = float(resources.get("autograder_started") or time.monotonic()) + budget
+        self._budget = budget
         cells = nb.cells
         for index, cell in enumerate(cells):
             if not _is_test_cell(cell):
@@ -188,12 +195,17 @@ class JudgeTasks(Preprocessor):
                 by_task.setdefault((task, names), []).append(suite)
             verdicts = [self._judge(task, names, plan, _combine_suites(suites), limits, skipped, cwd)
                         for (task, names), suites in by_task.items()]
+            review = [reason for (task, names) in by_task for reason in _review_reasons(task, plan)]
             cell_verdict = Verdict(_meta(cell).get("grade_id", "cell"),
                                    passed=sum(v.passed for v in verdicts if not v.forbidden),
                                    total=sum(v.total for v in verdicts))
             score = cell_verdict.score(points)
             report = "\n".join(v.report() for v in verdicts)
             report += f"\nscore: {score:g} of {points:g} points"
+            if review:
+                report += ("\nflagged for manual review (the task must be written from scratch, and the answer "
+                           "uses reflection): " + "; ".join(review[:5]))
+                cell.metadata.setdefault("autograder", {})["review"] = review[:20]
             shown = _without_hidden_tests(_kernel_output(cell.get("outputs", [])), cell.source)
             if shown:
                 report += "\n\nthe notebook's own output in this cell (shown, not scored):\n" + shown
@@ -219,7 +231,49 @@ class JudgeTasks(Preprocessor):
         if len(names) != len(spec.uses):
             raise RuntimeError(f"a test cell passes {len(names)} object(s) to check({task!r}, ...); the task "
                                f"needs {len(spec.uses)}: {', '.join(spec.uses)}")
+        left = self._deadline - time.monotonic()
+        if left < 1:
+            verdict = Verdict(task, total=len(spec.cases(suite)))
+            verdict.lines.append(f"not graded: the notebook used up its grading time ({self._budget:g} s for "
+                                 "executing and judging together) - make slow cells faster")
+            return verdict
+        if left < limits.for_task(spec).seconds:
+            limits = Limits(left, limits.memory_mb)
+            return judge_sources(task, plan, names, suite, limits, skipped, cwd, cap=True)
         return judge_sources(task, plan, names, suite, limits, skipped, cwd)
+
+
+def _review_reasons(task: str, plan) -> list:
+    """Why a from-scratch task's own answer cells need a person's look (reflection that could
+    reach a library routine or the reference unseen), or []."""
+    from .tasks import get_task
+
+    try:
+        spec = get_task(task)
+        if not spec.from_scratch:
+            return []
+        from .scratch import reflection_reasons
+    except (KeyError, ImportError):
+        return []
+    reasons = []
+    for entry in plan:
+        if len(entry) < 3 or entry[2] == "own":
+            reasons += [f"{task}: {r}" for r in reflection_reasons(entry[1], spec.forbidden)]
+    return reasons
+
+
+class SaveAutoGradesAndReview(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades; a test cell the judge flagged for review (see
+    :func:`_review_reasons`) is marked "needs manual grade" in the gradebook, and the
+    reason is in the cell's report."""
+
+    def _add_score(self, cell, resources) -> None:
+        super()._add_score(cell, resources)
+        if cell.get("metadata", {}).get("autograder", {}).get("review"):
+            grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
+                                              self.assignment_id, self.student_id)
+            grade.needs_manual_grade = True
+            self.gradebook.db.commit()
 
 
 class SafeExecute(Execute):
@@ -232,30 +286,60 @@ class SafeExecute(Execute):
     """
 
     kernel_memory_mb = Integer(4096, help="data-segment limit of the kernel (MB); 0 for none").tag(config=True)
+    notebook_seconds = Float(120.0, help="seconds one notebook may take to grade, executing and judging "
+                             "together; executing stops at half of it").tag(config=True)
+    max_output_chars = Integer(100_000, help="characters of output kept per cell (the rest is left out, "
+                               "with a note)").tag(config=True)
+    max_notebook_output_chars = Integer(2_000_000, help="characters of output kept per notebook"
+                                        ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
-        from . import fastkernel
+        from .fastkernel import JailedKernelManager
 
-        if fastkernel.enabled():  # grading workers: kernels forked from a warm process
-            kwargs.setdefault("kernel_manager_class", fastkernel.FastKernelManager)
+        kwargs.setdefault("kernel_manager_class", JailedKernelManager)  # every kernel starts in the jail
         super().__init__(*args, **kwargs)
 
-    def _limit_kernel(self) -> None:
-        import resource
+    def preprocess(self, nb, resources=None, km=None):
+        from .jail import get_jail
 
-        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
-        if pid and self.kernel_memory_mb:
-            limit = self.kernel_memory_mb * 1024 * 1024
-            try:
-                resource.prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
-            except (OSError, ValueError):  # pragma: no cover - not Linux, or not permitted
-                self.log.warning("could not limit the kernel's memory")
+        resources = resources if resources is not None else {}
+        resources["autograder_started"] = time.monotonic()
+        resources["autograder_seconds"] = self.notebook_seconds
+        path = (resources.get("metadata") or {}).get("path") or None
+        jail = get_jail()  # raises, saying how to install bubblewrap, when there is no jail
+        jail.enter(path)  # the student's notebook folder, alone in the jail
+        jail.current = path
+        self._started = resources["autograder_started"]
+        os.environ["AUTOGRADER_KERNEL_MEMORY_MB"] = str(self.kernel_memory_mb)
+        self._configured_timeout = self.timeout
+        self._cell_chars: dict = {}
+        self._truncated: set = set()
+        self._total_chars = 0
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self.timeout = self._configured_timeout
+            jail.sweep(keep_kernels=False)  # nothing the notebook started outlives its execution
+
+    def _limit_kernel(self) -> None:
+        """The kernel limits its own memory when it starts in the jail (see
+        :func:`autograder.fastkernel._kernel_main`)."""
 
     async def async_start_new_kernel(self, **kwargs):
         await super().async_start_new_kernel(**kwargs)
         self._limit_kernel()
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        left = self.notebook_seconds / 2 - (time.monotonic() - getattr(self, "_started", time.monotonic()))
+        if cell.cell_type == "code" and cell.source.strip() and left <= 0:
+            cell.outputs = [NotebookNode(
+                output_type="stream", name="stdout",
+                text=f"(not run: executing the notebook took more than {self.notebook_seconds / 2:g} s, its "
+                     "share of the notebook's time budget. Scores do not depend on it: the grader runs your "
+                     "answer cells again for every task.)\n")]
+            return cell
+        if self.timeout is not None and left > 0:
+            self.timeout = max(1, int(min(getattr(self, "_configured_timeout", self.timeout) or left, left + 1)))
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except DeadKernelError:
@@ -274,8 +358,36 @@ class SafeExecute(Execute):
     execute_cell = run_sync(async_execute_cell)  # nbconvert calls the sync wrapper
 
     def output(self, outs, msg, display_id, cell_index):
-        """Record an output; one that is not valid notebook output (``display({"text/plain": 5},
-        raw=True)``) becomes a note instead of stopping the whole notebook."""
+        """Record an output, within the size limits (past them, one note says what was left out);
+        one that is not valid notebook output (``display({"text/plain": 5}, raw=True)``) becomes a
+        note instead of stopping the whole notebook."""
+        size = _output_size(msg.get("content", {}))
+        if hasattr(self, "_cell_chars"):
+            used = self._cell_chars.get(cell_index, 0)
+            room = min(self.max_output_chars - used, self.max_notebook_output_chars - self._total_chars)
+            if size > room:
+                content = msg.get("content", {})
+                keep = None
+                if msg.get("msg_type") == "stream" and room > 0 and isinstance(content.get("text"), str):
+                    content["text"] = content["text"][:room]  # the beginning of a long print is kept
+                    size = room
+                    keep = True
+                if cell_index not in self._truncated:
+                    self._truncated.add(cell_index)
+                    note = NotebookNode(output_type="stream", name="stdout",
+                                        text=f"\n... output truncated: the grader keeps "
+                                             f"{self.max_output_chars:,} characters per cell and "
+                                             f"{self.max_notebook_output_chars:,} per notebook; the rest was "
+                                             "left out\n")
+                    if keep:
+                        try:
+                            super().output(outs, msg, display_id, cell_index)
+                        except Exception:  # noqa: BLE001 - see below
+                            pass
+                    outs.append(note)
+                return None
+            self._cell_chars[cell_index] = used + size
+            self._total_chars += size
         try:
             return super().output(outs, msg, display_id, cell_index)
         except Exception as exc:  # noqa: BLE001 - the notebook is the student's: never fail on it
@@ -296,6 +408,20 @@ class SafeExecute(Execute):
         await ensure_async(self.km.restart_kernel(now=True))
         self._limit_kernel()
         await self.async_start_new_kernel_client()
+
+
+def _output_size(content: dict) -> int:
+    """About how many characters an output message adds to the notebook."""
+    total = 0
+    for key in ("text", "evalue", "ename"):
+        value = content.get(key)
+        if isinstance(value, str):
+            total += len(value)
+    for item in content.get("traceback") or []:
+        total += len(item) if isinstance(item, str) else 0
+    for value in (content.get("data") or {}).values():
+        total += len(value) if isinstance(value, str) else len(str(value))
+    return total
 
 
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
