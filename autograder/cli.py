@@ -5,6 +5,7 @@
     python -m autograder grade 00-setup --jobs 2     # autograde in parallel, resumable
     python -m autograder feedback 00-setup           # feedback/<student>/00-setup/*.html
     python -m autograder export --to grades.csv      # one row per student and assignment
+    python -m autograder similarity 00-setup         # near-copies of the course or of each other (no scores)
     python -m autograder nbgrader <args...>          # any other nbgrader command, same config
 
 Every command works on the course folder given by ``--root`` (default: the
@@ -510,6 +511,24 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_similarity(args) -> int:
+    from . import similarity
+
+    root = _root(args)
+    _check_assignment(root, args.assignment)
+    threshold = similarity.DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    if not 0 < threshold <= 1:
+        raise CLIError(f"--threshold is a fraction between 0 and 1 (0.5 = 50%), got {threshold}")
+    try:
+        report = similarity.find_similar(root, args.assignment, threshold=threshold, students=args.student)
+    except similarity.NothingToCompare as exc:
+        raise CLIError(str(exc)) from None
+    print(report.text())
+    path = similarity.write_html(report, root / "similarity" / f"{args.assignment}.html")
+    print(f"\nreport written to {path}")
+    return 0
+
+
 def cmd_nbgrader(args) -> int:
     root = _root(args)
     from .config import CONFIG_FILE
@@ -555,6 +574,12 @@ def main(argv=None) -> int:
     p = sub.add_parser("export", help="grades of every student and assignment as CSV")
     p.add_argument("--to", default="grades.csv", help="CSV file to write (default grades.csv)")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("similarity", help="list submissions that are near-copies of the course or of each other")
+    p.add_argument("assignment")
+    p.add_argument("--threshold", type=float, help="flag pairs whose overlap reaches this on both sides "
+                   "(a fraction; default 0.5)")
+    p.add_argument("--student", action="append", help="only pairs with this student (repeatable)")
+    p.set_defaults(func=cmd_similarity)
     p = sub.add_parser("nbgrader", help="run any nbgrader command with the course configuration")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_nbgrader)
