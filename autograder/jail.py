@@ -249,7 +249,10 @@ _ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf
 
 def _bwrap_argv(bwrap: str, lib: Path, work: Path, ipc: Path, extra_ro: list) -> list:
     argv = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--disable-userns", "--ro-bind", "/usr", "/usr"]
+            "--disable-userns",
+            # /tmp first: binds below may lie under the machine's /tmp (a virtualenv there) and must stay visible
+            "--dev", "/dev", "--proc", "/proc", "--size", str(TMP_SIZE_MB << 20), "--tmpfs", "/tmp",
+            "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             argv += ["--symlink", os.readlink(top), top]
@@ -268,8 +271,7 @@ def _bwrap_argv(bwrap: str, lib: Path, work: Path, ipc: Path, extra_ro: list) ->
         argv += ["--ro-bind", venv_python, venv_python]
     for path in extra_ro:
         argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--ro-bind", str(lib), INSIDE_LIB, "--dev", "/dev", "--proc", "/proc",
-             "--size", str(TMP_SIZE_MB << 20), "--tmpfs", "/tmp",
+    argv += ["--ro-bind", str(lib), INSIDE_LIB,
              "--bind", str(work), INSIDE_HOME, "--bind", str(ipc), str(ipc), "--chdir", "/"]
     nvidia = sorted(str(p) for p in Path("/dev").glob("nvidia*"))
     for dev in nvidia:  # a GPU machine: the same code path, on CUDA

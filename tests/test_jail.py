@@ -228,3 +228,13 @@ def test_reflection_in_a_from_scratch_answer_is_flagged_for_manual_review(tmp_pa
     assert "sys.modules" in " ".join(flagged.metadata["autograder"]["review"])
     assert "flagged for manual review" in flagged.outputs[0]["text"]
     assert "autograder" not in cells["test-neuron"].metadata  # the plain answers are not flagged
+
+
+def test_a_python_installed_under_tmp_is_visible_in_the_jail(tmp_path, monkeypatch):
+    """The jail's own /tmp must not hide a virtualenv (or the library copy) that lives under
+    the machine's /tmp, as a fresh clone in a temporary folder has it."""
+    lib = jail_mod.library_dir()
+    argv = jail_mod._bwrap_argv("bwrap", lib, tmp_path / "w", tmp_path / "i", [str(tmp_path / "tasks.py")])
+    tmpfs = argv.index("--tmpfs")
+    for path in (str(tmp_path / "i"), str(tmp_path / "tasks.py")):
+        assert argv.index(path) > tmpfs
