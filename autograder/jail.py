@@ -248,8 +248,9 @@ _ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf
 
 
 def _bwrap_argv(bwrap: str, lib: Path, work: Path, ipc: Path, extra_ro: list) -> list:
+    # --as-pid-1: the server is the namespace's init, to which nobody inside can send SIGKILL or SIGSTOP
     argv = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--disable-userns",
+            "--disable-userns", "--as-pid-1",
             # /tmp first: binds below may lie under the machine's /tmp (a virtualenv there) and must stay visible
             "--dev", "/dev", "--proc", "/proc", "--size", str(TMP_SIZE_MB << 20), "--tmpfs", "/tmp",
             "--ro-bind", "/usr", "/usr"]
@@ -311,6 +312,10 @@ class JailedProcess:
         return self.jail._exits.get(self.ident)
 
     returncode = exitcode
+
+    def server_lost(self) -> bool:
+        """Whether the server that forked it has died or been replaced (its children die with it)."""
+        return self._gone()
 
     def _gone(self) -> bool:
         return not self.jail.alive() or self.jail._generation != self.generation
@@ -606,7 +611,7 @@ def _serve(fd: int) -> None:
     import ctypes
     import importlib
 
-    jailed = os.environ.get("AUTOGRADER_IN_JAIL") == "1" and os.getpid() <= 3
+    jailed = os.environ.get("AUTOGRADER_IN_JAIL") == "1" and os.getpid() == 1
     try:
         libc = ctypes.CDLL(None)
         libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: nobody in the jail may trace it or read its memory

@@ -653,9 +653,12 @@ def _collect(proc, reader, cases, limits: Limits, skipped: dict | None = None,
     ending = ""
     messages = 0
 
+    last_other = None  # the last statement of another cell that ran (to blame if the server is lost)
+
     def close_statement(now):
-        nonlocal other_used, current
+        nonlocal other_used, current, last_other
         if current is not None:
+            last_other = current
             durations[current] = now - since
             other_used += now - since
             current = None
@@ -700,6 +703,9 @@ def _collect(proc, reader, cases, limits: Limits, skipped: dict | None = None,
         except EOFError:
             if current is not None:
                 stop(_Retry([current], "it ended the process"))
+            lost = getattr(proc, "server_lost", lambda: False)
+            if last_other is not None and lost():  # another cell ended the grading server: not the task's fault
+                stop(_Retry([last_other], "it ended the grading process"))
             ending = _death(proc, limits)
             break
         if blob is None:

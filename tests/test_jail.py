@@ -65,7 +65,7 @@ def test_the_jail_has_no_network_and_its_own_processes():
     assert probe("len(__import__('socket').if_nameindex())") in ("0", "1")  # at most loopback, down
     out = probe("__import__('socket').create_connection(('127.0.0.1', 22), timeout=1) if False else "
                 "sorted(int(p) for p in __import__('os').listdir('/proc') if p.isdigit())[:3]")
-    assert out.startswith("[1, 2"), out  # a fresh PID namespace: the grader is not in sight
+    assert out.startswith("[1, "), out  # a fresh PID namespace (the jail server is its init): the grader is not in sight
     assert probe("__import__('os').access('/usr/bin', __import__('os').W_OK)") == "False"
 
 
