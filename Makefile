@@ -39,11 +39,13 @@ jail:
 	    exit 1; \
 	  fi; }
 
+# two pytest workers, one test file each at a time: the grading tests spend most of their time
+# waiting on time limits, so two files overlap well on two cores
 test: $(STAMP) jail
-	$(PY) -m pytest -q --nbval-lax
+	$(PY) -m pytest -q --nbval-lax -n 2 --dist loadfile
 
 test-fast: $(STAMP) jail
-	$(PY) -m pytest -q --nbval-lax -m "not grading"
+	$(PY) -m pytest -q --nbval-lax -n 2 --dist loadfile -m "not grading"
 
 # students work on the student versions in release/ (generated here when missing)
 lab: $(STAMP)

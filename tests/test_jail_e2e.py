@@ -59,9 +59,9 @@ OLD_ADVERSARIAL = ["adv_infinite_loop", "adv_os_exit", "adv_memory_bomb", "adv_p
                    "adv_patched_allclose", "adv_calls_reference", "adv_calls_torch_softmax", "adv_tampered_test_cell"]
 
 # limits of the run (the attacks sleep just under them)
-CELL_TIMEOUT = 15
-TIME_LIMIT = 10
-NOTEBOOK_SECONDS = 60
+CELL_TIMEOUT = 8
+TIME_LIMIT = 5
+NOTEBOOK_SECONDS = 40
 #: the whole run (building both roots, both gradings, feedback, the checks): measured at about 7 minutes
 #: for 34 notebooks on 2 CPUs shared with other test runs
 WALL_BOUND_S = 15 * 60
@@ -105,10 +105,10 @@ def _old_expected() -> dict:
 # helpers
 # ---------------------------------------------------------------------------
 
-def _run(cmd, cwd, timeout):
+def _run(cmd, cwd, timeout, env=None):
     """Run ``cmd`` in its own session; on timeout kill the whole session. Returns a dict."""
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env or ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -327,7 +327,10 @@ def hostile_class(tmp_path_factory):
                   "planted": _planted(), "tampered": _tampered()}
         cli_run = _cli(cli_root, "grade", ASSIGNMENT, "--jobs", "2", "--no-progress")
         cli_survivors = _survivors()
-        plain_run = _run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], plain_root, 2400)
+        # warm kernels (forked by the jail's server, as grade's workers use them) keep the run short;
+        # test_grading_e2e runs plain nbgrader with fresh kernels
+        plain_run = _run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], plain_root, 2400,
+                         env=dict(ENV, AUTOGRADER_FAST_KERNELS="1"))
         plain_survivors = _survivors()
         feedback = _cli(cli_root, "feedback", ASSIGNMENT, "--student", "attack_09_print_flood", "--student",
                         "attack_11_zero_answers", "--student", HONEST[0], timeout=600)
@@ -425,11 +428,10 @@ def test_no_file_outside_the_jail_changes(hostile_class):
     assert after["planted"] == [], f"files planted by attack 4: {after['planted']}"
     assert after["tampered"] == [], f"library files edited by attack 4: {after['tampered']}"
     assert sorted(p.name for p in h["outside"].iterdir()) == [], "an attack wrote outside both course roots"
-    # other engineers edit the repository while this runs: a change is the attack's when it carries its marker
+    # (editing the repository while this test runs makes it fail here: run it on a tree nobody edits)
     edited = sorted(p for p in set(before["library"]) | set(after["library"])
                     if before["library"].get(p) != after["library"].get(p))
-    marked = [p for p in edited if Path(p).is_file() and MARKER.encode() in Path(p).read_bytes()]
-    assert marked == [], f"the repository's library was edited by an attack: {marked}"
+    assert edited == [], f"the repository's library changed during grading: {edited}"
 
 
 def test_no_attack_process_survives_grading(hostile_class):

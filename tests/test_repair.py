@@ -379,7 +379,7 @@ def test_broken_submissions_are_repaired_and_graded_by_the_cli_and_by_plain_nbgr
     for part in ("solutions", "submitted"):
         shutil.copytree(root / part, plain / part)
     shutil.copy(REPO / "nbgrader_config.py", plain / "nbgrader_config.py")
-    env = dict(ENV, COURSE_ROOT=str(plain))
+    env = dict(ENV, COURSE_ROOT=str(plain), AUTOGRADER_FAST_KERNELS="1")  # warm kernels: a shorter run
     t0 = time.monotonic()
     for cmd in (["generate_assignment", ASSIGNMENT], ["autograde", ASSIGNMENT]):
         proc = subprocess.run([sys.executable, "-m", "nbgrader", *cmd], cwd=plain, env=env, capture_output=True,
