@@ -86,22 +86,9 @@ class ForbiddenCall(Exception):
 
 def _resolve(dotted: str):
     """(owner object, attribute name) for an importable dotted name, or None."""
-    import importlib
+    from .scratch import _resolve as resolve
 
-    parts = dotted.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            owner = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[cut:-1]:
-                owner = getattr(owner, attr)
-            getattr(owner, parts[-1])
-        except AttributeError:
-            return None
-        return owner, parts[-1]
-    return None
+    return resolve(dotted, load=True)
 
 
 def _install_tripwires(task: Task, state: dict) -> None:

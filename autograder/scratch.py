@@ -343,11 +343,19 @@ _SWITCHES = (
 )
 
 
-def _resolve(dotted: str):
-    """(owner, attribute) of an already imported dotted name, or None."""
+def _resolve(dotted: str, load: bool = False):
+    """(owner, attribute) of a dotted name, or None: of an already imported one, or with
+    ``load``, importing its module if needed."""
+    import importlib
+
     parts = dotted.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         owner = sys.modules.get(".".join(parts[:cut]))
+        if owner is None and load:
+            try:
+                owner = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                owner = None
         if owner is None:
             continue
         try:
