@@ -41,10 +41,9 @@ def _kernel_env(env: dict, jail) -> dict:
     out = {k: v for k, v in env.items() if k in _KERNEL_ENV or k.startswith("JPY_")}
     out.update(HOME=jail.home, MPLBACKEND="module://matplotlib_inline.backend_inline",
                MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR="/tmp/ipython", PYTHONDONTWRITEBYTECODE="1")
-    lib = os.environ.get("PYTHONPATH") if not jail.sandbox else None
     from .jail import INSIDE_LIB
 
-    out["PYTHONPATH"] = INSIDE_LIB if jail.sandbox else (lib or "")
+    out["PYTHONPATH"] = INSIDE_LIB if jail.sandbox else os.environ.get("PYTHONPATH", "")
     out["PATH"] = os.path.dirname(sys.executable) + os.pathsep + out.get("PATH", "/usr/bin:/bin")
     return out
 

@@ -515,9 +515,6 @@ class Jail:
             self.close_server()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def inside(self, path: str | os.PathLike) -> str:
-        return str(path)
-
     def close_server(self) -> None:
         if self._proc is not None:
             if self._proc.poll() is None:
@@ -533,8 +530,6 @@ class Jail:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        for ident in list(self._exits):
-            pass
 
     def close(self) -> None:
         self.close_server()

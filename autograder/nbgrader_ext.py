@@ -321,14 +321,6 @@ class SafeExecute(Execute):
             self.timeout = self._configured_timeout
             jail.sweep(keep_kernels=False)  # nothing the notebook started outlives its execution
 
-    def _limit_kernel(self) -> None:
-        """The kernel limits its own memory when it starts in the jail (see
-        :func:`autograder.fastkernel._kernel_main`)."""
-
-    async def async_start_new_kernel(self, **kwargs):
-        await super().async_start_new_kernel(**kwargs)
-        self._limit_kernel()
-
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         left = self.notebook_seconds / 2 - (time.monotonic() - getattr(self, "_started", time.monotonic()))
         if cell.cell_type == "code" and cell.source.strip() and left <= 0:
@@ -406,7 +398,6 @@ class SafeExecute(Execute):
         if self.kc is not None:
             self.kc.stop_channels()
         await ensure_async(self.km.restart_kernel(now=True))
-        self._limit_kernel()
         await self.async_start_new_kernel_client()
 
 
