@@ -5,13 +5,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH_PIN := torch==2.13.0
 
-.PHONY: help venv jail test test-fast lab bench grade clean
+.PHONY: help venv jail browser test test-fast lab instructor student bench grade clean
 
 A    ?= 00-setup
 JOBS ?= 2
 
 help:
-	@echo "make lab    open JupyterLab on the student notebooks in release/ (http://127.0.0.1:8888)"
+	@echo "make lab    the student's door: JupyterLab in your workspace/ (http://127.0.0.1:8888)"
+	@echo "make instructor  the instructor's door: JupyterLab with the Formgrader (http://127.0.0.1:8888)"
+	@echo "make student  build what students get (student-bundle/ and student-bundle.zip)"
 	@echo "make test   run the whole test suite"
 	@echo "make test-fast  the tests without the end-to-end grading runs (about 3 minutes)"
 	@echo "make bench  time the NumPy reference against torch on the CPU, and the grader"
@@ -39,20 +41,37 @@ jail:
 	    exit 1; \
 	  fi; }
 
+# the browser tests drive JupyterLab with Debian's chromium (never a downloaded browser)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; \
+	  else \
+	    echo "the browser tests need chromium, which is not installed. Run:  sudo apt-get install -y chromium"; \
+	    exit 1; \
+	  fi; }
+
 # two pytest workers, one test file each at a time: the grading tests spend most of their time
 # waiting on time limits, so two files overlap well on two cores
-test: $(STAMP) jail
+test: $(STAMP) jail browser
 	$(PY) -m pytest -q --nbval-lax -n 2 --dist loadfile
 
 test-fast: $(STAMP) jail
 	$(PY) -m pytest -q --nbval-lax -n 2 --dist loadfile -m "not grading"
 
-# students work on the student versions in release/ (generated here when missing)
+# the student's door: JupyterLab in workspace/, a copy of the release notebooks that no command
+# ever writes over (made the first time); PORT=8899 picks another port, LAB_ARGS=--no-browser
+PORT ?= 8888
 lab: $(STAMP)
-	@test -d release || for a in $(notdir $(wildcard solutions/*)); do $(PY) -m autograder generate $$a; done
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser \
-		$(if $(filter 0,$(shell id -u)),--allow-root,) --ServerApp.root_dir=$(CURDIR) \
-		--ServerApp.default_url=/lab/tree/release
+	$(PY) -m autograder lab --port $(PORT) $(LAB_ARGS)
+
+# the instructor's door: JupyterLab at the course root, with the Formgrader and Create Assignment
+instructor: $(STAMP)
+	$(PY) -m autograder instructor --port $(PORT) $(LAB_ARGS)
+
+# what students get: release notebooks plus the course and autograder packages, nothing secret
+student: $(STAMP)
+	$(PY) -m autograder bundle
 
 bench: $(STAMP)
 	$(PY) -m course.bench
@@ -60,7 +79,7 @@ bench: $(STAMP)
 
 grade: $(STAMP) jail
 	$(PY) -m autograder grade $(A) --jobs $(JOBS)
-	$(PY) -m autograder feedback $(A)
+	$(PY) -m autograder feedback $(A) --only-complete
 	$(PY) -m autograder export --to grades.csv
 
 clean:

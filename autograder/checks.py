@@ -8,7 +8,11 @@ mse_backward)``), or a class (``check("05.sgd", SGD)``).
 In the student's kernel, :func:`check` forks, runs the task's cases on the
 live objects in the child (with time and memory limits), compares the
 results with the :mod:`course` reference and prints a report. It never raises
-for a wrong answer, so a notebook always runs to the end.
+for a wrong answer, so Run All always reaches the end of the notebook; the
+report of a check that fails a case goes to stderr instead of stdout, which is
+how nbgrader's Validate (and nbgrader's scoring of a cell run in a kernel) tells
+a failing cell from a passing one. The returned :class:`Result` shows nothing
+more in the notebook (no second ``Out[n]`` line under the report).
 
 Hidden cases are drawn from the course's secret, which only the grader has
 (see :mod:`autograder.secret`): in a student's kernel ``suite="hidden"``
@@ -23,6 +27,7 @@ own cells, so nothing the notebook does can change it.
 from __future__ import annotations
 
 import os
+import sys
 
 from .judge import Verdict, _count, judge_live
 from .sandbox import Limits
@@ -48,6 +53,9 @@ class Result:
         status = "all passed" if self.passed else "some failed (see above)"
         return f"{v.task}: {_count(v.passed)}/{v.total} cases, {status}"
 
+    def _ipython_display_(self) -> None:
+        """The report is printed already: as a cell's last value a Result adds no ``Out[n]``."""
+
 
 class _Zero:
     def __repr__(self) -> str:
@@ -71,7 +79,8 @@ def check(task: str, *objects, suite: str = "visible", seconds: float | None = N
                         f"got {len(objects)}")
     for name, obj in zip(spec.uses, objects):
         if not callable(obj):
-            print(f"{short}: expected {name} to be a function or class, got {type(obj).__name__}")
+            print(f"{short}: expected {name} to be a function or class, got {type(obj).__name__}",
+                  file=sys.stderr)
             return Result(None, f"{short}: nothing to check")
     if suite in ("hidden", "all"):
         try:
@@ -84,5 +93,10 @@ def check(task: str, *objects, suite: str = "visible", seconds: float | None = N
             print(f"{short}: the hidden cases are run by the grader only; running the visible cases")
             suite = "visible"
     verdict = judge_live(task, objects, suite, Limits(seconds, memory_mb))
-    print(verdict.report())
-    return Result(verdict)
+    result = Result(verdict)
+    # a failing check writes to stderr: nbgrader's Validate then reports this cell (and the
+    # task's name, the report's first word) as failing, and Run All still goes on
+    print(verdict.report(), file=sys.stdout if result.passed else sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return result

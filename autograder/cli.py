@@ -3,9 +3,12 @@
     python -m autograder generate 00-setup           # release/00-setup: the student version
     python -m autograder collect 00-setup inbox.zip  # submissions -> submitted/<student>/00-setup/
     python -m autograder grade 00-setup --jobs 2     # autograde in parallel, resumable
-    python -m autograder feedback 00-setup           # feedback/<student>/00-setup/*.html
+    python -m autograder feedback 00-setup           # feedback/<student>/00-setup/*.html (--only-complete)
     python -m autograder export --to grades.csv      # one row per student and assignment
     python -m autograder similarity 00-setup         # near-copies of the course or of each other (no scores)
+    python -m autograder lab                         # the student's door: JupyterLab in workspace/
+    python -m autograder instructor                  # the instructor's door: JupyterLab + Formgrader
+    python -m autograder bundle                      # what students get, without solutions or hidden cases
     python -m autograder nbgrader <args...>          # any other nbgrader command, same config
 
 Every command works on the course folder given by ``--root`` (default: the
@@ -19,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,15 +83,34 @@ def _report(result: dict, what: str) -> None:
 # generate
 # ---------------------------------------------------------------------------
 
+def generate(root: Path, assignment: str) -> Path:
+    """Write the student version to ``release/<assignment>``; keep a backup of a release it changes."""
+    from .doors import backup, is_workspace, same_tree
+    from .secret import ensure_secret
+
+    out = root / "release" / assignment
+    if is_workspace(out):
+        raise CLIError(f"{out} is a student's workspace: generate never writes into one - help: students work "
+                       f"in {root / 'workspace'} (make lab); move that folder out of release/")
+    ensure_secret(root)  # the course's secret, which hidden cases are drawn from: made on the first generate
+    with tempfile.TemporaryDirectory() as tmp:
+        old = None
+        if out.is_dir() and any(out.iterdir()):
+            old = Path(tmp) / "old"
+            shutil.copytree(out, old)
+        api = make_api(root)
+        _report(api.generate_assignment(assignment, force=True, create=True), "generate_assignment")
+        if old is not None and not same_tree(old, out):
+            kept = backup(root, old, f"release/{assignment}")
+            print(f"release/{assignment} held files that differ from the new student version; the old files "
+                  f"are kept in {kept}")
+    return out
+
+
 def cmd_generate(args) -> int:
     root = _root(args)
     _check_assignment(root, args.assignment)
-    from .secret import ensure_secret
-
-    ensure_secret(root)  # the course's secret, which hidden cases are drawn from: made on the first generate
-    api = make_api(root)
-    _report(api.generate_assignment(args.assignment, force=True, create=True), "generate_assignment")
-    out = root / "release" / args.assignment
+    out = generate(root, args.assignment)
     print(f"student version written to {out} ({', '.join(p.name for p in sorted(out.glob('*.ipynb')))})")
     return 0
 
@@ -197,6 +220,8 @@ def collect(root: Path, assignment: str, source: Path) -> list:
     """
     import nbformat
 
+    from .doors import backup
+
     releases = _release_notebooks(root, assignment)
     names = list(releases)
     lines = []
@@ -230,7 +255,12 @@ def collect(root: Path, assignment: str, source: Path) -> list:
                     notes.append(f"{path.name} renamed to {name}.ipynb")
                 _repair(nb, nbformat.read(releases[name], as_version=4), notes)
                 dest.mkdir(parents=True, exist_ok=True)
-                nbformat.write(nb, dest / f"{name}.ipynb")
+                target = dest / f"{name}.ipynb"
+                if target.exists() and target.read_bytes() != nbformat.writes(nb).encode("utf-8") + b"\n":
+                    kept = backup(root, target, f"submitted/{assignment}")
+                    notes.append(f"replaced the {name}.ipynb collected before; the old one is kept in "
+                                 f"{kept.relative_to(root)}")
+                nbformat.write(nb, target)
                 written.append(name)
             if written:
                 stamp = dest / "timestamp.txt"
@@ -289,7 +319,7 @@ def _save_state(path: Path, state: dict) -> None:
 
 
 def grade(root: Path, assignment: str, students=None, jobs: int = 1, force: bool = False,
-          progress: bool = True, sandbox: bool = True) -> dict:
+          progress: bool = True, sandbox: bool = True, log_path: Path | None = None) -> dict:
     """Autograde every submission (or ``students``); return student -> (ok, message).
 
     Work is shared by ``jobs`` worker processes, each running nbgrader's own
@@ -299,7 +329,9 @@ def grade(root: Path, assignment: str, students=None, jobs: int = 1, force: bool
     grades everything again. Manual grades and comments stay in the gradebook.
     Student code runs in the grading jail (:mod:`autograder.jail`); ``sandbox=False``
     runs it unjailed (the instructor's explicit ``--no-sandbox``). A worker that dies or
-    stalls costs its notebook only: it is replaced and the rest is graded.
+    stalls costs its notebook only: it is replaced and the rest is graded. ``log_path``:
+    where the workers' own output goes (nbgrader's log, library warnings); by default
+    it is not redirected.
     """
     submitted = root / "submitted"
     all_students = sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir()) \
@@ -331,9 +363,14 @@ def grade(root: Path, assignment: str, students=None, jobs: int = 1, force: bool
         env["AUTOGRADER_NO_SANDBOX"] = "1"
     limit = _notebook_wall_limit()
 
+    log = None
+    if log_path is not None:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed at the end of the run
+
     def start_worker():
         return subprocess.Popen([sys.executable, "-m", "autograder.worker", str(root), assignment],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
 
     import selectors
 
@@ -419,6 +456,8 @@ def grade(root: Path, assignment: str, students=None, jobs: int = 1, force: bool
                 w.kill()
         if bar is not None:
             bar.close()
+        if log is not None:
+            log.close()
     return results
 
 
@@ -457,12 +496,19 @@ def cmd_grade(args) -> int:
             check_available()
         except JailUnavailable as exc:
             raise CLIError(str(exc)) from None
+    log_path = root / "grading-logs" / f"{args.assignment}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     results = grade(root, args.assignment, args.student or None, args.jobs, args.force, not args.no_progress,
-                    sandbox=not args.no_sandbox)
+                    sandbox=not args.no_sandbox, log_path=log_path)
     failed = {s: m for s, (ok, m) in results.items() if not ok}
     print(f"graded {len(results) - len(failed)} of {len(results)} submission(s) of {args.assignment}")
     for student, message in sorted(failed.items()):
         print(f"  {student}: FAILED - {message}")
+    if log_path.exists():
+        print(f"nbgrader's log and library warnings of this run: {log_path}")
+    waiting = pending_manual(root, args.assignment)
+    if waiting:
+        print(f"{len(waiting)} submission(s) wait for hand grading ({', '.join(sorted({p for v in waiting.values() for p in v}))}): "
+              "Formgrader -> Manual Grading (make instructor)")
     if not failed:
         print("next: python -m autograder feedback " + args.assignment)
     return 1 if failed else 0
@@ -471,6 +517,28 @@ def cmd_grade(args) -> int:
 # ---------------------------------------------------------------------------
 # feedback and export
 # ---------------------------------------------------------------------------
+
+def pending_manual(root: Path, assignment: str) -> dict:
+    """student -> the names of the parts of ``assignment`` that still wait for a hand grade."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .config import COURSE_ID
+
+    waiting = {}
+    db = root / "gradebook.db"
+    if not db.exists():
+        return waiting
+    with Gradebook(f"sqlite:///{db}", COURSE_ID) as gb:
+        try:
+            subs = gb.assignment_submissions(assignment)
+        except MissingEntry:
+            return waiting
+        for sub in subs:
+            parts = [grade.name for nb in sub.notebooks for grade in nb.grades if grade.needs_manual_grade]
+            if parts:
+                waiting[sub.student.id] = parts
+    return waiting
+
 
 def cmd_feedback(args) -> int:
     root = _root(args)
@@ -482,25 +550,67 @@ def cmd_feedback(args) -> int:
     students = args.student or graded
     if not students:
         raise CLIError(f"nothing graded for {args.assignment} yet - help: run `grade` first")
+    held = {}
+    if args.only_complete:
+        waiting = pending_manual(root, args.assignment)
+        held = {s: waiting[s] for s in students if s in waiting}
+        students = [s for s in students if s not in held]
     for student in students:
         _report(api.generate_feedback(args.assignment, student, force=True), f"feedback for {student}")
     print(f"feedback for {len(students)} student(s) in {root / 'feedback'}/<student>/{args.assignment}/")
+    if held:
+        print(f"held back for {len(held)} student(s) whose hand grading is not finished (grade them in the "
+              "Formgrader, then run feedback again):")
+        for student, parts in sorted(held.items()):
+            print(f"  {student}: {', '.join(parts)}")
     return 0
 
 
 def export_csv(root: Path, dest: Path) -> Path:
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins import CsvExportPlugin
+    """One row per student and assignment: scores rounded to the points' precision (0.01), and
+    whether the grade is final or still waits for a hand-graded part."""
+    import csv
+
+    from nbgrader.api import Gradebook, MissingEntry
 
     from .config import COURSE_ID
 
     if not (root / "gradebook.db").exists():
         raise CLIError(f"no gradebook in {root} yet - help: run `generate` and `grade` first")
-    plugin = CsvExportPlugin()
-    plugin.to = str(dest)
+    columns = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+               "raw_score", "late_submission_penalty", "score", "max_score", "status", "pending"]
+    rows = []
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
-        plugin.export(gb)
+        for assignment in gb.assignments:
+            for student in gb.students:
+                row = {"assignment": assignment.name, "duedate": assignment.duedate or "",
+                       "student_id": student.id, "last_name": student.last_name or "",
+                       "first_name": student.first_name or "", "email": student.email or "",
+                       "max_score": _points(assignment.max_score)}
+                try:
+                    sub = gb.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    row.update(timestamp="", raw_score="", late_submission_penalty="", score="",
+                               status="missing", pending="")
+                else:
+                    waiting = [g.name for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade]
+                    penalty = sub.late_submission_penalty or 0.0
+                    row.update(timestamp=sub.timestamp or "", raw_score=_points(sub.score),
+                               late_submission_penalty=_points(penalty), score=_points(sub.score - penalty),
+                               status="pending manual grading" if waiting else "final",
+                               pending=" ".join(waiting))
+                rows.append(row)
+    with open(dest, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, columns)
+        writer.writeheader()
+        writer.writerows(rows)
     return dest
+
+
+def _points(x) -> str:
+    """A score as the points are written: at most two decimals, no float noise (7.14, not 7.140000000000001)."""
+    text = f"{round(float(x or 0.0), 2):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def cmd_export(args) -> int:
@@ -508,6 +618,10 @@ def cmd_export(args) -> int:
     dest = Path(args.to).resolve()
     export_csv(root, dest)
     print(f"grades written to {dest}")
+    with open(dest, encoding="utf-8") as fh:
+        pending = sum(1 for line in fh if ",pending manual grading," in line)
+    if pending:
+        print(f"{pending} grade(s) still wait for hand grading (status column: pending manual grading)")
     return 0
 
 
@@ -526,6 +640,51 @@ def cmd_similarity(args) -> int:
     print(report.text())
     path = similarity.write_html(report, root / "similarity" / f"{args.assignment}.html")
     print(f"\nreport written to {path}")
+    return 0
+
+
+def cmd_lab(args) -> int:
+    """The student's door: JupyterLab in the workspace (see autograder/doors.py)."""
+    from .doors import door_command, fill_workspace
+
+    root = _root(args)
+    for folder in sorted(p for p in (root / "solutions").iterdir() if p.is_dir()):
+        if not (root / "release" / folder.name).is_dir():
+            generate(root, folder.name)
+    ws, copied = fill_workspace(root)
+    for path in copied:
+        print(f"copied {path.relative_to(root)} into your workspace")
+    print(f"your workspace: {ws} (your notebooks stay here; no course command ever writes over them)")
+    return _open_door(root, "student", args)
+
+
+def cmd_instructor(args) -> int:
+    """The instructor's door: JupyterLab at the course root with the Formgrader."""
+    root = _root(args)
+    print(f"Formgrader: http://{args.ip}:{args.port}/formgrader (also under Nbgrader in JupyterLab's menu)")
+    return _open_door(root, "instructor", args)
+
+
+def _open_door(root: Path, who: str, args) -> int:
+    from .doors import door_command
+
+    argv, env, cwd = door_command(root, who, port=args.port, ip=args.ip, browser=not args.no_browser)
+    sys.stdout.flush()
+    os.chdir(cwd)
+    os.execvpe(argv[0], argv, env)  # JupyterLab takes over this process (Ctrl-C stops it)
+    return 0  # not reached
+
+
+def cmd_bundle(args) -> int:
+    from .bundle import build_bundle
+
+    root = _root(args)
+    for name in args.assignment:
+        _check_assignment(root, name)
+    dest = Path(args.to).resolve() if args.to else None
+    path = build_bundle(root, dest, args.assignment or None)
+    print(f"student bundle written to {path} (and {path}.zip): the release notebooks and the course and "
+          "autograder packages, without solutions, rubrics, hidden cases or the secret")
     return 0
 
 
@@ -570,6 +729,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("feedback", help="HTML feedback per student in feedback/")
     p.add_argument("assignment")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--only-complete", action="store_true",
+                   help="skip students whose hand-graded parts are not graded yet (and list them)")
     p.set_defaults(func=cmd_feedback)
     p = sub.add_parser("export", help="grades of every student and assignment as CSV")
     p.add_argument("--to", default="grades.csv", help="CSV file to write (default grades.csv)")
@@ -580,6 +741,17 @@ def main(argv=None) -> int:
                    "(a fraction; default 0.5)")
     p.add_argument("--student", action="append", help="only pairs with this student (repeatable)")
     p.set_defaults(func=cmd_similarity)
+    for name, helptext in (("lab", "the student's door: JupyterLab in workspace/ (make lab)"),
+                           ("instructor", "the instructor's door: JupyterLab with the Formgrader (make instructor)")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--port", type=int, default=8888, help="port (default 8888)")
+        p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+        p.set_defaults(func=cmd_lab if name == "lab" else cmd_instructor)
+    p = sub.add_parser("bundle", help="what students get: release notebooks and installable packages, no solutions")
+    p.add_argument("assignment", nargs="*", help="assignments to include (default: all)")
+    p.add_argument("--to", help="folder to write (default: student-bundle/)")
+    p.set_defaults(func=cmd_bundle)
     p = sub.add_parser("nbgrader", help="run any nbgrader command with the course configuration")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_nbgrader)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 CONFIG_FILE = Path(__file__).with_name("nbgrader_config.py")
@@ -20,12 +21,15 @@ COURSE_ID = "nn-course"
 def configure(c, root: str | os.PathLike | None = None) -> None:
     """Fill the traitlets config ``c`` for a course rooted at ``root`` (default: the current folder)."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
                                         IgnorePattern, LimitOutput, SaveAutoGrades)
 
     from .nbgrader_ext import JudgeTasks, MathToMathML, SafeExecute, SaveAutoGradesAndReview
 
     root = Path(root or os.environ.get("COURSE_ROOT") or os.getcwd()).resolve()
+    # nbgrader 0.9 trips SQLAlchemy 2's autoflush check on every new submission; the warning is
+    # harmless (nbgrader adds the objects itself) and only buries the grading output
+    warnings.filterwarnings("ignore", message=r".*not in session, add operation along", module="nbgrader")
     # hidden cases are drawn from the course's secret, made here the first time (autograder/secret.py)
     from .secret import use_course_secret
 
@@ -60,6 +64,11 @@ def configure(c, root: str | os.PathLike | None = None) -> None:
     # nbgrader's sanitize steps, after RepairCells mends duplicated, renamed, extra cells (autograder/repair.py)
     from .repair import sanitize_preprocessors
     c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
-    # feedback: scores and messages, never the hidden tests; math without network
-    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, MathToMathML]
+    # feedback: scores and messages, never the hidden tests; parts named, hand-graded parts
+    # "pending" until graded; math as MathML and nothing else from the network (autograder/feedback.py)
+    from .feedback import TEMPLATE_DIR, TEMPLATE_NAME, FeedbackGrades
+    c.GenerateFeedback.preprocessors = [FeedbackGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, MathToMathML]
+    # scoped to the feedback step's exporter (its parent), so the Formgrader's own pages keep theirs
+    c.GenerateFeedback.HTMLExporter.template_name = TEMPLATE_NAME
+    c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(TEMPLATE_DIR)]
     c.ClearHiddenTests.enforce_metadata = False

@@ -96,9 +96,12 @@ def describe_exception(exc: BaseException) -> str:
     except Exception:  # noqa: BLE001 - a broken traceback still gets reported
         pass
     try:
-        text = f"{type(exc).__name__}: {exc}"
+        message = str(exc)
+        text = f"{type(exc).__name__}: {message}" if message.strip() else type(exc).__name__
     except Exception:  # noqa: BLE001 - str() of the student's exception may itself fail
         text = type(exc).__name__
+    if isinstance(exc, NotImplementedError) and text == "NotImplementedError":
+        text += " (not written yet: replace `raise NotImplementedError()` with your code)"
     return text[:300] + where
 
 

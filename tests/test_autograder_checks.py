@@ -213,10 +213,13 @@ def test_cell_parsing_and_definitions():
 
 def test_check_in_a_kernel_prints_a_report_and_never_raises(capsys, monkeypatch):
     res = check("00.softmax", naive_softmax)
-    out = capsys.readouterr().out
-    assert "softmax: 3/4 cases passed" in out and not res.passed
+    printed = capsys.readouterr()
+    # a failing check reports on stderr (Validate flags the cell), a passing one on stdout
+    assert "softmax: 3/4 cases passed" in printed.err and not printed.out and not res.passed
     assert "3/4" in repr(res)
     assert check("00.softmax", good_softmax).passed
+    printed = capsys.readouterr()
+    assert "softmax: 4/4 cases passed" in printed.out and not printed.err
     with pytest.raises(TypeError, match=r"needs 1 object\(s\) \(softmax\), got 2"):
         check("00.softmax", good_softmax, naive_softmax)
     with pytest.raises(KeyError, match="unknown task 'softmax'; did you mean '00.softmax'"):

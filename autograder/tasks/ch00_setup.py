@@ -65,7 +65,7 @@ def _neuron_hidden(rng):
     return [
         Case("a batch X (50, 8)", (rng.normal(size=(50, 8)), rng.normal(size=8), 0.7), tags=("batch",)),
         Case("float32 batch", (rng.normal(size=(10, 5)), rng.normal(size=5), 0.2), dtype="float32",
-             tags=("batch",)),
+             tags=("batch", "dtype")),
         Case("torch tensors on the grading device", (rng.normal(size=(6, 4)), rng.normal(size=4), -1.0),
              backend="torch", tags=("batch", "torch")),
         Case("large weighted sums (|z| up to 1000)", (rng.normal(size=(6, 3)) * 300, rng.normal(size=3) * 3, 0.0),
@@ -100,7 +100,7 @@ def _softmax_hidden(rng):
         Case("float32 input", (rng.normal(size=(6, 7)) * 4,), dtype="float32", tags=("dtype",)),
         Case("torch tensor on the grading device", (rng.normal(size=(5, 3)),), backend="torch", tags=("torch",)),
         Case("torch float32, large values", (rng.normal(size=(4, 5)) * 100,), backend="torch", dtype="float32",
-             tags=("large",)),
+             tags=("large", "dtype", "torch")),
     ]
 
 
@@ -110,6 +110,7 @@ TASKS = [
         describe="choose_device(preference) returns 'cpu' or 'cuda' and rejects bad preferences",
         make_cases=_device_cases, reference=_device_reference, compare=Exact(),
         hints={
+            "cpu": "'cpu' always means the CPU: return the string 'cpu'",
             "auto": "'auto' means CUDA when torch.cuda.is_available(), otherwise the CPU",
             "cuda": "asking for 'cuda' on a machine without CUDA must raise RuntimeError",
             "unknown": "an unknown preference must raise ValueError that names it",
@@ -125,6 +126,7 @@ TASKS = [
             "batch": "for a batch X of shape (N, D) compute X @ w (one weighted sum per row)",
             "large": "exp(-z) overflows for very negative z: use the stable form of the sigmoid",
             "torch": "use operations that work on tensors too (the @ operator, not np.dot)",
+            "dtype": "keep the input's dtype (float32 in, float32 out): no float64 constants or arrays mixed in",
         },
     ),
     Task(
