@@ -276,3 +276,76 @@ def test_the_dtype_hint_is_given_for_a_dtype_mistake():
     text = verdict.report()
     assert "FAIL [hidden] float32 batch" in text and "keep the input's dtype" in text, text
     assert "compute X @ w" not in text, text
+
+
+# --------------------------------------------------------------------------------------
+# the instructor's output: exact grades, pending hand grading, readable feedback
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.grading
+def test_pending_hand_grading_is_marked_until_graded(course, tmp_path):
+    import csv
+
+    from nbgrader.api import Gradebook
+
+    from autograder.config import COURSE_ID
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    student_copy(course, inbox, {"choose-device": "model", "neuron": WRONG_NEURON, "softmax": "model",
+                                 "written-softmax-shift": WRITTEN}, name="cy.ipynb")
+    cli(course, "collect", A, str(inbox))
+    graded = cli(course, "grade", A, "--student", "cy", "--jobs", "1", "--no-progress")
+    assert "SAWarning" not in graded.stdout + graded.stderr
+    log = re.search(r"library warnings of this run: (\S+)", graded.stdout)
+    assert log and Path(log.group(1)).exists(), graded.stdout
+    assert "wait for hand grading (written-softmax-shift)" in graded.stdout
+
+    def row():
+        cli(course, "export", "--to", str(tmp_path / "g.csv"))
+        return {r["student_id"]: r for r in csv.DictReader((tmp_path / "g.csv").open())}["cy"]
+
+    assert row()["status"] == "pending manual grading" and row()["pending"] == "written-softmax-shift"
+    held = cli(course, "feedback", A, "--student", "cy", "--only-complete")
+    assert "held back for 1 student(s)" in held.stdout and "cy: written-softmax-shift" in held.stdout
+    page = course / "feedback" / "cy" / A / f"{A}.html"
+    assert not page.exists()
+    cli(course, "feedback", A, "--student", "cy")
+    html = page.read_text()
+    assert "Test cell" not in html
+    assert "Part B: an artificial neuron - 00.neuron" in html and "Part D: why the shift is safe - written answer" in html
+    assert '<span class="pending">pending</span> / 2' in html and "Score so far" in html
+    assert "white-space: pre-wrap" in html
+    assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?://", html)
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
+        grade = gb.find_grade("written-softmax-shift", A, A, "cy")
+        grade.manual_score = 1.5
+        grade.needs_manual_grade = False  # what the Formgrader does when a score is saved
+        comment = gb.find_comment("written-softmax-shift", A, A, "cy")
+        comment.manual_comment = "Good: name the underflow case too."
+        gb.db.commit()
+    assert row()["status"] == "final" and row()["score"] == "6.5"  # 1 + 0 + 4 + 1.5, no float noise
+    cli(course, "feedback", A, "--student", "cy", "--only-complete")
+    html = page.read_text()
+    assert 'class="pending"' not in html and "1.5 / 2" in html and "Score so far" not in html
+    assert "Good: name the underflow case too." in html
+
+
+def test_points_are_written_without_float_noise():
+    from autograder.cli import _points
+
+    assert [_points(x) for x in (7.140000000000001, 8.0, 0.0, 2.545, None, -0.0)] == \
+        ["7.14", "8", "0", "2.54" if round(2.545, 2) == 2.54 else "2.55", "0", "0"]
+
+
+def test_feedback_labels_and_warning_clean_up():
+    from autograder.feedback import part_labels, strip_warnings
+
+    labels = part_labels([dict(c) for c in MODEL.cells])
+    assert labels["test-softmax"] == "Part C: a softmax that never overflows - 00.softmax"
+    assert labels["written-softmax-shift"] == "Part D: why the shift is safe - written answer"
+    assert labels["neuron"] == "Part B: an artificial neuron - your answer"
+    text = ("/x/numpy/lib/_x.py:12: DeprecationWarning: `trapz` is deprecated\n  return np.trapz(y)\n"
+            "neuron: 0/2 cases passed\n")
+    assert strip_warnings(text) == "neuron: 0/2 cases passed\n"
