@@ -697,7 +697,9 @@ def cmd_nbgrader(args) -> int:
     if not argv:
         raise CLIError("give an nbgrader command, e.g. `python -m autograder nbgrader list`")
     app = argv[0]
-    cmd = [sys.executable, "-m", "nbgrader", *argv, f"--{_app_class(app)}.config_file={CONFIG_FILE}"]
+    cmd = [sys.executable, "-m", "nbgrader", *argv]
+    if not (root / "nbgrader_config.py").exists():  # the course root's file points at the same settings
+        cmd.append(f"--{_app_class(app)}.config_file={CONFIG_FILE}")
     return subprocess.call(cmd, cwd=root, env=dict(os.environ, COURSE_ROOT=str(root)))
 
 
