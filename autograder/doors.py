@@ -10,7 +10,9 @@ file browser cannot leave the workspace (no ``solutions/``, tasks or gradebook).
 
 ``python -m autograder instructor`` (``make instructor``) is the instructor's
 door: JupyterLab at the course root with the Formgrader and Create Assignment,
-the course's nbgrader settings, and MathJax served locally.
+the course's nbgrader settings, and MathJax served by the Jupyter server itself
+(``jupyter-server-mathjax``; ``jupyter_data/`` overrides nbconvert's MathJax macro, which
+would load it from a CDN), so the Formgrader shows formulas offline.
 
 Each door has its own Jupyter configuration folder (``.jupyter/student`` and
 ``.jupyter/instructor`` in the course root), written on every start, so the
@@ -31,6 +33,7 @@ __all__ = ["WORKSPACE", "MARKER", "fill_workspace", "is_workspace", "backup", "d
            "STUDENT_OFF", "INSTRUCTOR_OFF"]
 
 WORKSPACE = "workspace"
+JUPYTER_DATA = Path(__file__).with_name("jupyter_data")  # the course's nbconvert template overrides
 MARKER = ".nn-course-workspace"  # marks a student's workspace: no instructor command writes into one
 
 # nbgrader's JupyterLab plugins and server extensions each door turns off
@@ -140,6 +143,8 @@ def door_command(root: Path, who: str, port: int = 8888, ip: str = "127.0.0.1", 
         conf = _write_config(root / ".jupyter" / "instructor", INSTRUCTOR_OFF)
         cwd, url = root, "/lab"
         env["COURSE_ROOT"] = str(root)
+        # the Formgrader's pages take MathJax from this server, not a CDN (jupyter_data/.../mathjax.html.j2)
+        env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(JUPYTER_DATA), env.get("JUPYTER_PATH")) if p)
     else:
         raise ValueError(f"who must be 'student' or 'instructor', got {who!r}")
     env["JUPYTER_CONFIG_DIR"] = str(conf)
