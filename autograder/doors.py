@@ -37,7 +37,8 @@ JUPYTER_DATA = Path(__file__).with_name("jupyter_data")  # the course's nbconver
 MARKER = ".nn-course-workspace"  # marks a student's workspace: no instructor command writes into one
 
 # nbgrader's JupyterLab plugins and server extensions each door turns off
-_EXCHANGE_PLUGINS = ["@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:course-list"]
+_EXCHANGE_PLUGINS = ["@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:course-list",
+                     "@jupyterlab/apputils-extension:announcements"]  # (and the news pop-up)
 STUDENT_OFF = {
     "plugins": _EXCHANGE_PLUGINS + ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                                     "@jupyter/nbgrader:menu"],
@@ -117,7 +118,15 @@ def _write_config(folder: Path, off: dict, extra_server: dict | None = None) -> 
     (folder / "labconfig").mkdir(parents=True, exist_ok=True)
     (folder / "labconfig" / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {name: True for name in off["plugins"]}}, indent=1) + "\n")
-    server = {"ServerApp": {"jpserver_extensions": {name: False for name in off["server"]}}}
+    # no news or update checks: they would reach for the network and pop up in the student's way
+    server = {"ServerApp": {"jpserver_extensions": {name: False for name in off["server"]}},
+              "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}
+    # every cell of a notebook rendered (after the first paint), so the browser's find and a
+    # screen reader see the whole notebook; kept if the user has changed it since
+    tracker = folder / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    if not tracker.exists():
+        tracker.parent.mkdir(parents=True, exist_ok=True)
+        tracker.write_text(json.dumps({"windowingMode": "defer"}, indent=1) + "\n")
     for section, values in (extra_server or {}).items():
         server.setdefault(section, {}).update(values)
     (folder / "jupyter_server_config.json").write_text(json.dumps(server, indent=1) + "\n")
