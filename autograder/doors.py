@@ -152,6 +152,10 @@ def door_command(root: Path, who: str, port: int = 8888, ip: str = "127.0.0.1", 
         conf = _write_config(root / ".jupyter" / "instructor", INSTRUCTOR_OFF)
         cwd, url = root, "/lab"
         env["COURSE_ROOT"] = str(root)
+        # nbgrader's Formgrader warns on every page when the exchange folder is missing; this course
+        # runs no exchange (it hands out files), but the folder nbgrader is configured with must exist
+        exchange = Path(env.get("NBGRADER_EXCHANGE") or root / "exchange")
+        exchange.mkdir(parents=True, exist_ok=True)
         # the Formgrader's pages take MathJax from this server, not a CDN (jupyter_data/.../mathjax.html.j2)
         env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(JUPYTER_DATA), env.get("JUPYTER_PATH")) if p)
     else:

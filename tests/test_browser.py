@@ -351,6 +351,7 @@ def test_instructors_day(browser, tmp_path):
         page.wait_for_timeout(1000)
         row = page.locator("tr", has=page.locator("td", has_text=A)).first.inner_text()
         assert re.search(r"\b1\b", row), row
+        assert "exchange directory" not in page.inner_text("body")
         shot(page, "instructor-01-formgrader")
 
         # 2. the submission's grading page: math rendered by MathJax from this server
@@ -369,7 +370,6 @@ def test_instructors_day(browser, tmp_path):
         page.keyboard.press("Tab")
         page.fill("#written-softmax-shift-comment", "Good: name the underflow case too.")
         page.keyboard.press("Tab")
-        page.locator("#written-softmax-shift").scroll_into_view_if_needed()
         deadline = time.monotonic() + 30
         while True:
             with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "nn-course") as gb:
@@ -380,7 +380,8 @@ def test_instructors_day(browser, tmp_path):
                 break
             time.sleep(0.5)
         assert saved == (1.5, False, "Good: name the underflow case too."), saved
-        shot(page, "instructor-02-manual-grade")
+        page.locator(".panel", has=page.locator("#written-softmax-shift")).last.screenshot(
+            path=str(SHOTS / "instructor-02-manual-grade.png"))
 
         # 4. feedback: complete now, with the hand grade, the comment and the math
         done = cli(root, "feedback", A, "--only-complete")

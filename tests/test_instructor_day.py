@@ -48,7 +48,7 @@ def test_the_formgrader_page_loads_mathjax_from_the_server(tmp_path):
     (tmp_path / "solutions").mkdir()
     _, env, _ = door_command(tmp_path, "instructor", browser=False)
     html = render_formgrade_page(env)
-    assert '<script src="/static/components/MathJax/MathJax.js?config=TeX-AMS_CHTML-full,Safe">' in html
+    assert '<script src="/static/components/MathJax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe">' in html
     assert not external(html), external(html)
     # without the door's JUPYTER_PATH, nbconvert's macro would use the CDN: the override is what fixes it
     plain = dict(os.environ)
