@@ -616,8 +616,15 @@ def _points(x) -> str:
 def cmd_export(args) -> int:
     root = _root(args)
     dest = Path(args.to).resolve()
+    old = dest.read_bytes() if dest.is_file() else None
     export_csv(root, dest)
     print(f"grades written to {dest}")
+    if old is not None and old != dest.read_bytes():  # an edited or older export is kept, not lost
+        from .doors import backup
+
+        kept = backup(root, dest, "exports")
+        kept.write_bytes(old)
+        print(f"the previous {dest.name} differed; it is kept in {kept}")
     with open(dest, encoding="utf-8") as fh:
         pending = sum(1 for line in fh if ",pending manual grading," in line)
     if pending:

@@ -349,3 +349,13 @@ def test_feedback_labels_and_warning_clean_up():
     text = ("/x/numpy/lib/_x.py:12: DeprecationWarning: `trapz` is deprecated\n  return np.trapz(y)\n"
             "neuron: 0/2 cases passed\n")
     assert strip_warnings(text) == "neuron: 0/2 cases passed\n"
+
+
+@pytest.mark.grading
+def test_export_keeps_the_csv_it_replaces(course, tmp_path):
+    dest = tmp_path / "grades.csv"
+    dest.write_text("my own notes\n")
+    proc = cli(course, "export", "--to", str(dest))
+    kept = re.search(r"it is kept in (\S+)", proc.stdout)
+    assert kept and Path(kept.group(1)).read_text() == "my own notes\n", proc.stdout
+    assert "kept in" not in cli(course, "export", "--to", str(dest)).stdout  # unchanged: no copy
