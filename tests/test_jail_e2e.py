@@ -157,7 +157,7 @@ def _survivors() -> list:
     return alive
 
 
-GRADING_OUTPUTS = {"autograded", "feedback", ".autograder"}
+GRADING_OUTPUTS = {"autograded", "feedback", ".autograder", "grading-logs"}
 
 
 def _hash_root(root: Path) -> dict:

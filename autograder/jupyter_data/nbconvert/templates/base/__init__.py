@@ -1,0 +1,1 @@
+"""Package data (templates), a package only so that setuptools ships it."""
