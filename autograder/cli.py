@@ -608,9 +608,9 @@ def export_csv(root: Path, dest: Path) -> Path:
 
 
 def _points(x) -> str:
-    """A score as the points are written: at most two decimals, no float noise (7.14, not 7.140000000000001)."""
-    text = f"{round(float(x or 0.0), 2):.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
+    from .feedback import points_text  # one rule for the CSV and the feedback pages
+
+    return points_text(x)
 
 
 def cmd_export(args) -> int:

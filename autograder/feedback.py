@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import GetGrades
 
-__all__ = ["FeedbackGrades", "TEMPLATE_DIR", "TEMPLATE_NAME", "part_labels", "strip_warnings"]
+__all__ = ["FeedbackGrades", "TEMPLATE_DIR", "TEMPLATE_NAME", "part_labels", "points_text", "strip_warnings"]
 
 TEMPLATE_DIR = Path(__file__).with_name("feedback_template")
 TEMPLATE_NAME = "course_feedback"
@@ -26,9 +26,13 @@ _TASK = re.compile(r"""check\(\s*["']([\w.\-]+)["']""")
 _WARNING = re.compile(r"^\S.*:\d+: [A-Z]\w*Warning: .*\n(?:[ \t]+\S.*\n)?", re.MULTILINE)
 
 
-def _points(x) -> str:
+def points_text(x) -> str:
+    """A score as points are written: at most two decimals, no float noise (7.14, not 7.140000000000001)."""
     text = f"{round(float(x or 0.0), 2):.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
+
+
+_points = points_text
 
 
 def _heading(source: str) -> str | None:
