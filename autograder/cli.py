@@ -772,3 +772,11 @@ def main(argv=None) -> int:
     except CLIError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ImportError as exc:
+        bundle = not Path(__file__).with_name("nbgrader_ext.py").exists()  # the student bundle has no grader
+        if bundle and (exc.name or "").startswith("autograder"):
+            print(f"error: `{args.command}` is an instructor's command, and this installation (the student "
+                  f"bundle) does not include the grader's modules ({exc}) - help: run it in the course "
+                  "repository", file=sys.stderr)
+            return 2
+        raise

@@ -202,3 +202,8 @@ def test_the_bundle_installs_in_a_fresh_virtualenv_and_its_checks_run(bundle, tm
     proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120, cwd=work, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert str(venv) in proc.stdout  # the bundle's package, not the repository's
+    # an instructor's command in the student's installation says what it is, without a traceback
+    proc = subprocess.run([python, "-m", "autograder", "--root", str(work), "similarity", A],
+                          capture_output=True, text=True, timeout=120, cwd=work, env=env)
+    assert proc.returncode == 2 and "instructor's command" in proc.stderr and "Traceback" not in proc.stderr, \
+        proc.stderr[-2000:]
