@@ -30,26 +30,23 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,lab]"
 	touch $(STAMP)
 
+# $(call need,COMMAND,DEBIAN-PACKAGE,WHO): installs the package when COMMAND is missing and we run as
+# root on Debian; otherwise stops and prints the one command to run
+need = command -v $(1) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq $(2)) >/dev/null; \
+	  else \
+	    echo "$(3) need $(2) ($(1)), which is not installed. Run:  sudo apt-get install -y $(2)"; exit 1; \
+	  fi; }
+
 # grading jails student code with bubblewrap (autograder/jail.py); students working in
 # JupyterLab do not need it, grading and its tests do
 jail:
-	@command -v bwrap >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null; \
-	  else \
-	    echo "grading needs bubblewrap (bwrap), which is not installed. Run:  sudo apt-get install -y bubblewrap"; \
-	    exit 1; \
-	  fi; }
+	@$(call need,bwrap,bubblewrap,grading and its tests)
 
 # the browser tests drive JupyterLab with Debian's chromium (never a downloaded browser)
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; \
-	  else \
-	    echo "the browser tests need chromium, which is not installed. Run:  sudo apt-get install -y chromium"; \
-	    exit 1; \
-	  fi; }
+	@$(call need,chromium,chromium,the browser tests)
 
 # two pytest workers, one test file each at a time: the grading tests spend most of their time
 # waiting on time limits, so two files overlap well on two cores
