@@ -518,6 +518,11 @@ def cmd_grade(args) -> int:
 # feedback and export
 # ---------------------------------------------------------------------------
 
+def _waiting_parts(submission) -> list:
+    """The grade cells of a gradebook submission that still wait for a person."""
+    return [grade.name for nb in submission.notebooks for grade in nb.grades if grade.needs_manual_grade]
+
+
 def pending_manual(root: Path, assignment: str) -> dict:
     """student -> the names of the parts of ``assignment`` that still wait for a hand grade."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -534,7 +539,7 @@ def pending_manual(root: Path, assignment: str) -> dict:
         except MissingEntry:
             return waiting
         for sub in subs:
-            parts = [grade.name for nb in sub.notebooks for grade in nb.grades if grade.needs_manual_grade]
+            parts = _waiting_parts(sub)
             if parts:
                 waiting[sub.student.id] = parts
     return waiting
@@ -593,7 +598,7 @@ def export_csv(root: Path, dest: Path) -> Path:
                     row.update(timestamp="", raw_score="", late_submission_penalty="", score="",
                                status="missing", pending="")
                 else:
-                    waiting = [g.name for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade]
+                    waiting = _waiting_parts(sub)
                     penalty = sub.late_submission_penalty or 0.0
                     row.update(timestamp=sub.timestamp or "", raw_score=_points(sub.score),
                                late_submission_penalty=_points(penalty), score=_points(sub.score - penalty),

@@ -32,8 +32,6 @@ def points_text(x) -> str:
     return "0" if text in ("", "-0") else text
 
 
-_points = points_text
-
 
 def _heading(source: str) -> str | None:
     for line in source.splitlines():
@@ -80,10 +78,10 @@ class FeedbackGrades(GetGrades):
         nb, resources = super().preprocess(nb, resources)
         info = resources["nbgrader"]
         info["pending_points"] = self._pending
-        info["score_text"] = _points(info.get("score"))
-        info["max_score_text"] = _points(info.get("max_score"))
-        info["late_penalty_text"] = _points(info.get("late_penalty"))
-        info["pending_text"] = f"{_points(self._pending)} point{'s' if self._pending != 1 else ''}"
+        info["score_text"] = points_text(info.get("score"))
+        info["max_score_text"] = points_text(info.get("max_score"))
+        info["late_penalty_text"] = points_text(info.get("late_penalty"))
+        info["pending_text"] = f"{points_text(self._pending)} point{'s' if self._pending != 1 else ''}"
         return nb, resources
 
     def _get_score(self, cell, resources) -> None:
@@ -92,8 +90,8 @@ class FeedbackGrades(GetGrades):
                                           self.assignment_id, self.student_id)
         fb = cell.metadata.setdefault("feedback", {})
         fb["graded"] = True
-        fb["score"] = _points(grade.score)
-        fb["points"] = _points(grade.max_score)
+        fb["score"] = points_text(grade.score)
+        fb["points"] = points_text(grade.max_score)
         if grade.needs_manual_grade:
             fb["pending"] = True
             fb["why"] = "flagged for review by a person" if grade.auto_score is not None \
