@@ -46,11 +46,21 @@ def setup_source(nb) -> str:
     return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
 
 
-def credit(mod, task: str, extra: str = "") -> float:
-    """Percent of the task's points the model answer (plus ``extra``) earns, all cases."""
+def credit(mod, task: str, extra: str = "") -> tuple:
+    """Percent of the task's points the model answers (plus ``extra`` in the task's answer
+    cell) earn over all cases, and the report. Like a grade run, the set-up cell contributes its
+    definitions and the earlier answer cells run watched, so a task may use earlier parts."""
     nb = source_notebook(mod)
     answer_id = mod.CELLS[task][0]
-    plan = [(0, setup_source(nb), "course"), (1, model_answer(nb, answer_id) + "\n\n" + extra.strip("\n") + "\n")]
+    plan = [(0, setup_source(nb), "course")]
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("solution"):
+            continue
+        if meta["grade_id"] == answer_id:
+            plan.append((index, model_answer(nb, answer_id) + "\n\n" + extra.strip("\n") + "\n"))
+            break
+        plan.append((index, model_answer(nb, meta["grade_id"]), "other"))
     verdict = judge_sources(f"{mod.NOTEBOOK[:2]}.{task}", plan, None, "all", Limits(60, 2048))
     return verdict.score(100), verdict.report()
 
