@@ -162,3 +162,6 @@ RIGHT = {
             "    return np.array(W1), np.array(b1), np.array([[10.0, 10.0]]), np.array([-15.0])\n"),
     },
 }
+
+#: the wrong answer with which Validate must name exactly one part (tests/test_chapters_student_day.py)
+VALIDATE_WRONG = ("collapse_linear", "collapse_linear: only the last bias counts")

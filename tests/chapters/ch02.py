@@ -288,3 +288,6 @@ _MODEL_ALIASES = {
 }
 for _task, _alias in _MODEL_ALIASES.items():
     WRONG[_task] = {label: _alias + code for label, code in WRONG[_task].items()}
+
+#: the wrong answer with which Validate must name exactly one part (tests/test_chapters_student_day.py)
+VALIDATE_WRONG = ("prelu", "prelu_grads: dx as for ReLU (0 on the negative side)")
