@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.grading, pytest.mark.autograder]
 
 REPO = Path(__file__).resolve().parents[1]
 A = "00-setup"
+ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
 CHROMIUM = "/usr/bin/chromium"
 CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"  # the cells of the notebook on show
 SHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS", REPO / "browser-screenshots"))
@@ -254,7 +255,7 @@ def test_students_day(browser, tmp_path):
         notebook = ws / A / f"{A}.ipynb"
         assert notebook.is_file()
         listing = json.loads(server.api("GET", "/api/contents")[1])
-        assert [c["name"] for c in listing["content"] if not c["name"].startswith(".")] == [A]
+        assert sorted(c["name"] for c in listing["content"] if not c["name"].startswith(".")) == ASSIGNMENTS
         assert server.status("/formgrader") == 404
         for outside in ("/api/contents/..%2Fsolutions", "/api/contents/../solutions", "/files/../gradebook.db"):
             assert server.status(outside) in (400, 403, 404), outside
@@ -263,7 +264,7 @@ def test_students_day(browser, tmp_path):
         page.goto(server.url("/"))  # where the URL make lab prints leads
         page.locator(".jp-DirListing-item").first.wait_for(timeout=90_000)
         assert re.search(r"/lab(/tree)?/?$", page.url.split("?")[0]), page.url
-        assert page.locator(".jp-DirListing-item .jp-DirListing-itemText").all_inner_texts() == [A]
+        assert page.locator(".jp-DirListing-item .jp-DirListing-itemText").all_inner_texts() == ASSIGNMENTS
         menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
         assert "Nbgrader" not in menus, menus
         body = page.inner_text("body")
@@ -314,6 +315,58 @@ def test_students_day(browser, tmp_path):
         open_notebook(page, server, f"{A}/{A}.ipynb")
         text = validate(page, "student-06-validate-success")
         assert "Success" in text and "failed" not in text.lower(), text
+        assert not page.outside, page.outside
+    finally:
+        server.stop()
+
+
+def test_students_day_with_every_chapter(browser, tmp_path):
+    """Each chapter behaves like the pilot: with one wrong answer, Run All reaches the end and
+    only that part reports on stderr; Validate names exactly that part."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_chapters import MODULES
+    from test_chapters import model_answer as chapter_answer
+
+    root = course_copy(tmp_path)
+    port = free_port()
+    server = Server(["make", "lab", f"PORT={port}", "LAB_ARGS=--no-browser"], root, port, tmp_path / "lab.log")
+    try:
+        page = watched_page(browser, port)
+        page.goto(server.url("/lab"))
+        page.locator(".jp-DirListing-item").first.wait_for(timeout=90_000)
+        stderr = "application/vnd.jupyter.stderr"
+        for name, mod in sorted(MODULES.items()):
+            a, prefix = mod.NOTEBOOK, mod.NOTEBOOK[:2]
+            task, label = mod.VALIDATE_WRONG
+            wrong_cell, wrong_test = mod.CELLS[task]
+            source = nbformat.read(REPO / "solutions" / a / f"{a}.ipynb", as_version=4)
+            notebook = root / "workspace" / a / f"{a}.ipynb"
+            nb = nbformat.read(notebook, as_version=4)
+            for cell in nb.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
+                if meta.get("solution") and cell.cell_type == "code":
+                    cell.source = chapter_answer(source, meta["grade_id"])
+                    if meta["grade_id"] == wrong_cell:
+                        cell.source += "\n\n" + mod.WRONG[task][label]
+                elif meta.get("solution"):
+                    cell.source = "My answer, in my own words: the reason and what changes it."
+            nbformat.write(nb, notebook)
+            open_notebook(page, server, f"{a}/{a}.ipynb")
+            saved = run_all_and_wait(page, notebook)
+            ids = [c.metadata["nbgrader"]["grade_id"] for c in saved.cells]
+            page.locator(CELLS).nth(ids.index(wrong_test)).scroll_into_view_if_needed()
+            by_id = dict(zip(ids, cell_outputs(page)))
+            tests = sorted({t for _, t in mod.CELLS.values()})
+            for gid in tests:
+                on_stderr = [m == stderr for m, _ in by_id[gid]]
+                assert by_id[gid] and any(on_stderr) == (gid == wrong_test), (a, gid, by_id[gid])
+            shot(page, f"student-ch{prefix}-run-all-one-wrong-part")
+            text = validate(page, f"student-ch{prefix}-validate")
+            assert f'check("{prefix}.{task}"' in text, (a, text)
+            named = set(re.findall(rf'check\("({prefix}\.\w+)"', text))
+            assert named == {f"{prefix}.{task}"}, (a, named)
         assert not page.outside, page.outside
     finally:
         server.stop()
