@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -700,6 +701,55 @@ def cmd_bundle(args) -> int:
     return 0
 
 
+def rubrics(root: Path, assignments=None) -> str:
+    """The grading guide of the source notebooks, as Markdown: every graded part with its points,
+    the task a test cell checks, and each hand-graded answer's model answer and rubric (which
+    the student versions never contain)."""
+    import nbformat
+
+    from .feedback import part_labels
+
+    folders = sorted(p for p in (root / "solutions").iterdir() if p.is_dir()) if (root / "solutions").is_dir() else []
+    if assignments:
+        unknown = sorted(set(assignments) - {p.name for p in folders})
+        if unknown:
+            raise CLIError(f"no assignment {unknown[0]!r} in {root / 'solutions'}")
+        folders = [p for p in folders if p.name in assignments]
+    if not folders:
+        raise CLIError(f"{root} has no solutions/ notebooks - help: run this in the course folder")
+    out = ["# Grading guide", "", "Generated from the source notebooks in solutions/ by "
+           "`python -m autograder rubrics`. For instructors only: it holds model answers.", ""]
+    for folder in folders:
+        nb = nbformat.read(folder / f"{folder.name}.ipynb", as_version=4)
+        labels = part_labels(nb.cells)
+        graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        total = sum(float(c.metadata["nbgrader"].get("points", 0)) for c in graded)
+        out += [f"## {folder.name} ({total:g} points)", "", "| part | cell | points | graded |", "|---|---|---|---|"]
+        written = []
+        for cell in graded:
+            meta = cell.metadata["nbgrader"]
+            hand = cell.cell_type == "markdown" or meta.get("solution")
+            out.append(f"| {labels.get(meta['grade_id'], '')} | `{meta['grade_id']}` | {meta.get('points', 0):g} | "
+                       f"{'by hand' if hand else 'automatically'} |")
+            if hand:
+                body = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$\n?", "", cell.source, flags=re.M).strip()
+                written.append((labels.get(meta["grade_id"], meta["grade_id"]), meta.get("points", 0), body))
+        out.append("")
+        for label, points, body in written:
+            out += [f"### {label} ({points:g} points)", "", body, ""]
+    return "\n".join(out)
+
+
+def cmd_rubrics(args) -> int:
+    text = rubrics(_root(args), args.assignment)
+    if args.to:
+        Path(args.to).write_text(text + "\n")
+        print(f"wrote the grading guide to {args.to} (it holds model answers: keep it from students)")
+    else:
+        print(text)
+    return 0
+
+
 def cmd_nbgrader(args) -> int:
     root = _root(args)
     from .config import CONFIG_FILE
@@ -766,6 +816,10 @@ def main(argv=None) -> int:
     p.add_argument("assignment", nargs="*", help="assignments to include (default: all)")
     p.add_argument("--to", help="folder to write (default: student-bundle/)")
     p.set_defaults(func=cmd_bundle)
+    p = sub.add_parser("rubrics", help="the grading guide: points per part, model answers and rubrics (instructors only)")
+    p.add_argument("assignment", nargs="*", help="assignments to include (default: all)")
+    p.add_argument("--to", help="write it to this Markdown file instead of printing it")
+    p.set_defaults(func=cmd_rubrics)
     p = sub.add_parser("nbgrader", help="run any nbgrader command with the course configuration")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_nbgrader)
