@@ -10,8 +10,9 @@ The bundle is a folder (and a zip of it) that holds
 * ``README.md``: how a student installs it and works.
 
 Hidden cases are removed from the task modules' source with :mod:`ast`: the
-``make_hidden=`` argument of every ``Task(...)`` and the functions it names, and
-every ``Case(..., suite="hidden")`` in a list. A hidden case the transform cannot
+``make_hidden=`` argument of every ``Task(...)`` and the functions it names (or the
+factory it calls), the module-level helpers only those functions used, and every
+``Case(..., suite="hidden")`` in a list. A hidden case the transform cannot
 remove stops the build with the file and line. Before the bundle is declared done,
 :func:`audit_bundle` reads every file, the wheel's members included, and refuses
 model answers, rubrics, hidden tests, hidden cases and the course's secret.
@@ -81,9 +82,11 @@ def strip_hidden_cases(source: str, filename: str = "<task module>") -> str:
                         kept.append(kw)
                     elif isinstance(kw.value, ast.Name):
                         makers.add(kw.value.id)
+                    elif isinstance(kw.value, ast.Call) and isinstance(kw.value.func, ast.Name):
+                        makers.add(kw.value.func.id)  # a module-level factory that returns the maker
                     elif not (isinstance(kw.value, ast.Constant) and kw.value.value is None):
                         raise BundleError(f"{filename}, line {kw.lineno}: make_hidden must name a module-level "
-                                          "function for the bundle to leave it out")
+                                          "function (or call one) for the bundle to leave it out")
                 node.keywords = kept
             return node
 
@@ -95,8 +98,20 @@ def strip_hidden_cases(source: str, filename: str = "<task module>") -> str:
         visit_List = visit_Tuple = _drop
 
     tree = Strip().visit(tree)
-    tree.body = [n for n in tree.body if not (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                                              and n.name in makers)]
+    # the makers go, and with them every module-level function that only they used (helpers
+    # that build hidden cases), found again after each removal
+    functions = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    gone = {name for name in makers if name in functions}
+    while True:
+        kept = [n for n in tree.body if not (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                                             and n.name in gone)]
+        used = {n.id for node in kept for n in ast.walk(node) if isinstance(n, ast.Name)}
+        used_by_gone = {n.id for name in gone for n in ast.walk(functions[name]) if isinstance(n, ast.Name)}
+        more = {name for name in functions if name in used_by_gone and name not in used} - gone
+        if not more:
+            break
+        gone |= more
+    tree.body = kept
     for node in ast.walk(tree):
         if _hidden_suite(node):
             raise BundleError(f"{filename}, line {node.value.lineno}: a hidden case the bundle cannot remove "

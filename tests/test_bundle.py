@@ -129,6 +129,37 @@ TASKS = [Task(name="t", uses=("f",), make_cases=_cases, make_hidden=_hidden, ref
     assert [c.name for c in task.cases("visible")] == ["visible one"] and task.make_hidden is None
 
 
+def test_the_stripper_removes_a_factory_and_the_helpers_only_hidden_cases_used():
+    from autograder.bundle import strip_hidden_cases
+
+    source = '''
+from autograder.tasks import Case, Task
+
+def _shared(name, x):
+    return Case(name, (x,))
+
+def _only_hidden(rng, label):
+    return _shared("drawn " + label, rng.normal())
+
+def _factory(label):
+    def hidden(rng):
+        return [_only_hidden(rng, label)]
+    return hidden
+
+def _cases():
+    return [_shared("visible one", 1.0)]
+
+TASKS = [Task(name="t", uses=("f",), make_cases=_cases, make_hidden=_factory("hidden one"), reference=abs)]
+'''
+    out = strip_hidden_cases(source)
+    assert "_shared" in out and "visible one" in out  # the visible cases still use it
+    for gone in ("_only_hidden", "_factory", "hidden one", "drawn", "make_hidden"):
+        assert gone not in out, gone
+    namespace = {}
+    exec(compile(out, "<stripped>", "exec"), namespace)
+    assert namespace["TASKS"][0].make_hidden is None
+
+
 @pytest.mark.parametrize("source, why", [
     ('from autograder.tasks import Case\nHIDDEN = Case("h", (1,), suite="hidden")\n', "cannot remove"),
     ('from autograder.tasks import Task\nTASKS = [Task(name="t", uses=("f",), make_cases=list, '

@@ -58,9 +58,9 @@ def _activation_hidden(options_list=({},), large=True):
             label = "" if not options else " (" + ", ".join(f"{a}={b!r}" for a, b in options.items()) + ")"
             cases += [
                 Case(f"a batch (5, 3, 4){label}", (rng.normal(size=(5, 3, 4)) * 3,), dict(options), tags=("batch",)),
-                Case(f"float32{label}", (rng.normal(size=(6, 5)) * 2,), dict(options), dtype="float32",
+                Case(f"float32 values (6, 5){label}", (rng.normal(size=(6, 5)) * 2,), dict(options), dtype="float32",
                      tags=("batch", "dtype")),
-                Case(f"torch tensor{label}", (rng.normal(size=(4, 6)) * 2,), dict(options), backend="torch",
+                Case(f"a torch tensor (4, 6){label}", (rng.normal(size=(4, 6)) * 2,), dict(options), backend="torch",
                      tags=("batch", "torch")),
             ]
         if large:
