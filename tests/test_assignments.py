@@ -113,3 +113,68 @@ def test_blank_release_runs_with_only_the_stubs_errors(released, assignment):
     reports = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
                       if o.output_type == "stream")
     assert "NotImplementedError" in reports and "cases passed" in reports
+
+
+def _readme_review_rows():
+    """(assignment, graded name, points) for each entry of the README's review-question table."""
+    text = (REPO / "README.md").read_text()
+    start = text.index("| review question | assignment | part | graded | points |")
+    rows = []
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        _, _, assignment, _, graded, points, _ = [c.strip() for c in line.split("|")]
+        names = re.findall(r"`([\w.-]+)`", graded)
+        values = [float(p) for p in points.split("+")]
+        assert len(names) == len(values), line
+        rows += [(assignment.strip("`"), n, v) for n, v in zip(names, values)]
+    return rows
+
+
+def test_the_readme_maps_every_review_question_task_to_its_notebook_and_points():
+    """Every graded part of chapters 01-04 is in the README's table with its notebook's points,
+    and every entry of the table is a graded part of that notebook."""
+    from autograder.nbgrader_ext import parse_checks
+
+    graded = {}
+    for path in (REPO / "solutions").glob("*/*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if not meta.get("grade"):
+                continue
+            calls = parse_checks(cell.source) if cell.cell_type == "code" else []
+            name = calls[0][0] if calls else meta["grade_id"]
+            graded[(path.parent.name, name)] = float(meta["points"])
+    rows = _readme_review_rows()
+    table = {(a, n): p for a, n, p in rows}
+    for (assignment, name), points in table.items():
+        assert graded.get((assignment, name)) == points, f"README: {assignment} {name} {points} points"
+    chapters = {a for a, _ in graded if a[:2] in ("01", "02", "03", "04")}
+    assert len(chapters) == 4
+    missing = sorted(k for k in graded if k[0] in chapters and k not in table)
+    assert not missing, f"graded parts missing from the README's table: {missing}"
+
+
+def test_every_written_answer_has_a_rubric_the_grading_guide_prints(tmp_path):
+    """Hand-graded cells hold a model answer and a rubric (inside the solution region, which the
+    release drops: see test_release_holds_no_solution_and_no_hidden_test); `rubrics` prints them."""
+    written = []
+    for path in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and cell.cell_type == "markdown":
+                body = cell.source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+                assert "Model answer" in body and f"Rubric ({meta['points']:g} points)" in body, meta["grade_id"]
+                written.append((path.parent.name, meta["grade_id"]))
+    assert len(written) >= 5
+    out = tmp_path / "guide.md"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "rubrics", "--to", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    guide = out.read_text()
+    for assignment, grade_id in written:
+        assert f"## {assignment}" in guide and f"`{grade_id}`" in guide
+    assert guide.count("Rubric (") == len(written) and "BEGIN SOLUTION" not in guide
+    proc = subprocess.run([sys.executable, "-m", "autograder", "--root", str(REPO), "rubrics", "07-nope"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "no assignment '07-nope'" in proc.stderr
