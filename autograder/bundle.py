@@ -101,7 +101,11 @@ def strip_hidden_cases(source: str, filename: str = "<task module>") -> str:
     # the makers go, and with them every module-level function that only they used (helpers
     # that build hidden cases), found again after each removal
     functions = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    gone = {name for name in makers if name in functions}
+    unknown = sorted(makers - set(functions))
+    if unknown:  # a parameter or a variable: the function it stands for would stay in the module
+        raise BundleError(f"{filename}: make_hidden={unknown[0]} names no module-level function; pass the "
+                          "module-level function that makes the hidden cases by its own name")
+    gone = set(makers)
     while True:
         kept = [n for n in tree.body if not (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                                              and n.name in gone)]

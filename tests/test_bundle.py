@@ -165,6 +165,8 @@ TASKS = [Task(name="t", uses=("f",), make_cases=_cases, make_hidden=_factory("hi
     ('from autograder.tasks import Task\nTASKS = [Task(name="t", uses=("f",), make_cases=list, '
      'make_hidden=lambda rng: [])]\n', "module-level function"),
     ('def _h(rng):\n    return []\nTASKS = [Task(name="t", make_hidden=_h)]\nAGAIN = _h\n', "used elsewhere"),
+    ('def _h(rng):\n    return []\ndef _task(hidden):\n    return Task(name="t", make_hidden=hidden)\n'
+     'TASKS = [_task(_h)]\n', "names no module-level function"),
 ])
 def test_the_stripper_refuses_a_hidden_case_it_cannot_remove(source, why):
     from autograder.bundle import BundleError, strip_hidden_cases

@@ -192,7 +192,7 @@ def _classifier_hidden(rng):
                                             rng.normal(size=5)), tags=("batch", "large")),
         Case("multi-label, 6 labels", (rng.normal(size=(7, 4)), rng.normal(size=(6, 4)), rng.normal(size=6)),
              {"multi_label": True}, tags=("batch",)),
-        Case("multi-label, large logits", (rng.normal(size=(3, 2)) * 200, rng.normal(size=(4, 2)) * 3,
+        Case("several labels, logits in the hundreds", (rng.normal(size=(3, 2)) * 200, rng.normal(size=(4, 2)) * 3,
                                            rng.normal(size=4)), {"multi_label": True}, tags=("batch", "large")),
         Case("float32, single-label", (rng.normal(size=(5, 3)), rng.normal(size=(4, 3)), rng.normal(size=4)),
              dtype="float32", tags=("batch", "dtype")),

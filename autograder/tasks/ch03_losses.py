@@ -124,7 +124,7 @@ def _probs_hidden(rng):
     return [
         Case("12 examples, 5 classes", (_softmax_rows(rng.normal(size=(12, 5)) * 2), rng.integers(0, 5, size=12)),
              tags=("batch",)),
-        Case("a confidently wrong model", (_softmax_rows(np.column_stack([rng.normal(size=4) - 6,
+        Case("a model confidently wrong on every row", (_softmax_rows(np.column_stack([rng.normal(size=4) - 6,
                                                                            rng.normal(size=(4, 2))])),
                                            np.zeros(4, dtype=np.int64)), tags=("batch",)),
         Case("float32 (5, 4)", (_softmax_rows(rng.normal(size=(5, 4))), rng.integers(0, 4, size=5)), dtype="float32",
@@ -208,42 +208,40 @@ def _saturation_hidden(rng):
     ]
 
 
-def _loss_task(name, course_name, describe, cases, hidden, hints):
-    return Task(name=name, uses=(name, name + "_grad"), describe=describe, make_cases=cases, make_hidden=hidden,
-                run=_pair_run, reference=_pair_reference(course_name), compare=COMPARE, from_scratch=True,
-                forbidden=_LOSS_FORBIDDEN, hints={**_HINTS, **hints})
+def _loss(name, course_name, hints):
+    """What every loss task shares: the two functions it grades, how it runs and compares them."""
+    return dict(name=name, uses=(name, name + "_grad"), run=_pair_run, reference=_pair_reference(course_name),
+                compare=COMPARE, from_scratch=True, forbidden=_LOSS_FORBIDDEN, hints={**_HINTS, **hints})
 
 
 TASKS = [
-    _loss_task("mse", "mse", "mse(pred, target) and mse_grad: the mean of squared errors and -2(y - pred)/N",
-               _regression_cases, _regression_hidden,
+    Task(describe="mse(pred, target) and mse_grad: the mean of squared errors and -2(y - pred)/N",
+         make_cases=_regression_cases, make_hidden=_regression_hidden, **_loss("mse", "mse",
                {"batch": "the mean runs over every entry (N = pred.size), and the gradient has one entry per "
-                         "prediction: 2 (pred - target) / N"}),
-    _loss_task("mae", "mae", "mae(pred, target) and mae_grad: the mean absolute error and sign(pred - y)/N",
-               _regression_cases, _regression_hidden,
+                         "prediction: 2 (pred - target) / N"})),
+    Task(describe="mae(pred, target) and mae_grad: the mean absolute error and sign(pred - y)/N",
+         make_cases=_regression_cases, make_hidden=_regression_hidden, **_loss("mae", "mae",
                {"batch": "the mean runs over every entry; the gradient is sign(pred - target) / N, 0 where they are "
-                         "equal"}),
-    _loss_task("cross_entropy", "cross_entropy",
-               "cross_entropy(logits, target) and its gradient (softmax - one_hot)/N, stable for +/-1000",
-               _ce_cases, _ce_hidden,
+                         "equal"})),
+    Task(describe="cross_entropy(logits, target) and its gradient (softmax - one_hot)/N, stable for +/-1000",
+         make_cases=_ce_cases, make_hidden=_ce_hidden, **_loss("cross_entropy", "cross_entropy",
                {"batch": "average over the N examples (not the classes); the gradient is (softmax(z) - one_hot)/N",
                 "large": "use the log-sum-exp with the row's maximum subtracted: log softmax = z - max - "
-                         "log(sum(exp(z - max)))"}),
-    _loss_task("cross_entropy_from_probs", "cross_entropy_from_probs",
-               "cross_entropy_from_probs(probs, target) and its gradient -one_hot/(N p)",
-               _probs_cases, _probs_hidden,
+                         "log(sum(exp(z - max)))"})),
+    Task(describe="cross_entropy_from_probs(probs, target) and its gradient -one_hot/(N p)",
+         make_cases=_probs_cases, make_hidden=_probs_hidden, **_loss("cross_entropy_from_probs",
+                                                                     "cross_entropy_from_probs",
                {"batch": "pick each row's probability of its target class: -mean(log p[n, y_n]); the gradient is "
-                         "-1/(N p) at those entries and 0 elsewhere"}),
-    _loss_task("bce", "binary_cross_entropy",
-               "bce(probs, target) and bce_grad: binary cross-entropy of probabilities and (p - y)/(p(1 - p)N)",
-               _bce_cases, _bce_hidden,
+                         "-1/(N p) at those entries and 0 elsewhere"})),
+    Task(describe="bce(probs, target) and bce_grad: binary cross-entropy of probabilities and (p - y)/(p(1 - p)N)",
+         make_cases=_bce_cases, make_hidden=_bce_hidden, **_loss("bce", "binary_cross_entropy",
                {"batch": "average over every entry (each label is its own yes/no question); the gradient is "
-                         "(p - y) / (p (1 - p)) / N"}),
-    _loss_task("bce_with_logits", "binary_cross_entropy_with_logits",
-               "bce_with_logits(logits, target) and its gradient (sigmoid(z) - y)/N, stable for +/-1000",
-               _bce_logits_cases, _bce_logits_hidden,
+                         "(p - y) / (p (1 - p)) / N"})),
+    Task(describe="bce_with_logits(logits, target) and its gradient (sigmoid(z) - y)/N, stable for +/-1000",
+         make_cases=_bce_logits_cases, make_hidden=_bce_logits_hidden, **_loss("bce_with_logits",
+                                                                               "binary_cross_entropy_with_logits",
                {"large": "write the loss as max(z, 0) - z y + log(1 + exp(-|z|)): no exponent is ever positive",
-                "batch": "average over every entry; the gradient is (sigmoid(z) - y) / N"}),
+                "batch": "average over every entry; the gradient is (sigmoid(z) - y) / N"})),
     Task(
         name="saturation", uses=("saturation_gradients",),
         describe="saturation_gradients(z, y): dL/dz of MSE and of BCE on p = sigmoid(z), elementwise",

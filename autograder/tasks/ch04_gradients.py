@@ -117,7 +117,7 @@ def _relerr_hidden(rng):
         Case("matrices (3, 4) with one entry off", (a, a + np.eye(3, 4)[0] * 1e-3 * rng.uniform(1, 2)),
              tags=("batch",)),
         Case("tiny values near zero", (tiny, tiny * 1.5)),
-        Case("equal vectors", (a[0], a[0].copy())),
+        Case("a vector compared with its copy", (a[0], a[0].copy())),
         Case("a large error in a small entry", (np.array([100.0, 1e-3]), np.array([100.0, 2e-3]))),
     ]
 
