@@ -9,7 +9,8 @@ NOTEBOOK = "04-gradients-and-backprop"
 CELLS = {task: (cell, "test-" + cell) for task, cell in {
     "numerical_derivative": "numerical-derivative", "numerical_gradient": "numerical-gradient",
     "relative_error": "relative-error", "grad_f": "grad-f", "sigmoid_derivative": "sigmoid-derivative",
-    "gradient_norms": "gradient-norms", "value": "value", "mlp_gradients": "mlp-gradients"}.items()}
+    "gradient_norms": "layer-gradient-norms", "value": "value", "mlp_gradients": "mlp-gradients"}.items()}
+CELLS["gradient_norms"] = ("layer-gradient-norms", "test-gradient-norms")
 
 
 def fn(signature, *body):
@@ -48,6 +49,10 @@ WRONG = {
             "numerical_gradient(f, x, h=1e-5)", "grad = np.zeros_like(x)", "for i in range(len(x)):",
             "    old = x[i].copy()", "    x[i] = old + h", "    up = f(x)", "    x[i] = old - h", "    down = f(x)",
             "    x[i] = old", "    grad[i] = (up - down) / (2 * h)", "return grad"),
+        "numerical_gradient: divided by h, not 2h": fn(
+            "numerical_gradient(f, x, h=1e-5)", "grad = np.zeros_like(x)", "for i in np.ndindex(x.shape):",
+            "    old = x[i]", "    x[i] = old + h", "    up = f(x)", "    x[i] = old - h", "    down = f(x)",
+            "    x[i] = old", "    grad[i] = (up - down) / h", "return grad"),
         "numerical_gradient: nudges every entry at once": fn(
             "numerical_gradient(f, x, h=1e-5)", "return np.full(x.shape, (f(x + h) - f(x - h)) / (2 * h))"),
     },
@@ -122,10 +127,13 @@ WRONG = {
             "out = Value(self.data + other.data, (self, other))",
             "def backward():", "    self.grad = out.grad", "    other.grad = out.grad",
             "out._backward = backward", "return out"])),
-        "Value: backward in creation order, no topological sort": value_with(backward=("self", [
-            "nodes, stack = [], [self]", "while stack:", "    node = stack.pop()", "    if node not in nodes:",
-            "        nodes.append(node)", "        stack.extend(node._children)", "self.grad = 1.0",
-            "for node in sorted(nodes, key=id):", "    node._backward()"])),
+        "Value: backward as the graph is walked, no topological order": value_with(backward=("self", [
+            "self.grad = 1.0", "seen, stack = set(), [self]", "while stack:", "    node = stack.pop()",
+            "    if id(node) in seen:", "        continue", "    seen.add(id(node))", "    node._backward()",
+            "    stack.extend(node._children)"])),
+        "Value: backward recursing into every child, no visited set": value_with(backward=("self", [
+            "self.grad = 1.0", "def walk(node):", "    node._backward()", "    for child in node._children:",
+            "        walk(child)", "walk(self)"])),
         "Value: the power rule without the exponent": value_with(__pow__=("self, k", [
             "out = Value(self.data ** k, (self,))", "def backward():",
             "    self.grad += self.data ** (k - 1) * out.grad", "out._backward = backward", "return out"])),
@@ -159,6 +167,10 @@ RIGHT = {
             "numerical_derivative(f, x, h=1e-5)", "up, down = f(x + h), f(x - h)", "return float((up - down) / h / 2)"),
     },
     "numerical_gradient": {
+        "numerical_gradient: in place with += and -=, a flat view": fn(
+            "numerical_gradient(f, x, h=1e-5)", "flat, out = x.reshape(-1), []", "for i in range(flat.size):",
+            "    flat[i] += h", "    up = f(x)", "    flat[i] -= 2 * h", "    down = f(x)", "    flat[i] += h",
+            "    out.append((up - down) / (2 * h))", "return np.array(out).reshape(x.shape)"),
         "numerical_gradient: a flat copy, unit vectors, reshape": fn(
             "numerical_gradient(f, x, h=1e-5)", "flat = x.reshape(-1).copy()", "grad = []",
             "for i in range(flat.size):", "    step = np.zeros_like(flat)", "    step[i] = h",
@@ -184,7 +196,7 @@ RIGHT = {
             "hs, zs = [h], []", "for W in Ws:", "    zs.append(hs[-1] @ W.T)",
             "    hs.append(torch.sigmoid(zs[-1]) if activation == 'sigmoid' else torch.relu(zs[-1]))",
             "up = torch.ones_like(hs[-1])", "out = [0.0] * len(Ws)", "for l in reversed(range(len(Ws))):",
-            "    s = torch.sigmoid(zs[l])", "    d = up * (s * (1 - s) if activation == 'sigmoid' else (zs[l] > 0).double())",
+            "    s = torch.sigmoid(zs[l])", "    d = up * (s * (1 - s) if activation == 'sigmoid' else (zs[l] > 0).to(zs[l].dtype))",
             "    out[l] = float(((d.T @ hs[l]) ** 2).sum().sqrt())", "    up = d @ Ws[l]", "return np.array(out)"),
     },
     "value": {
