@@ -117,13 +117,13 @@ def test_every_graded_task_of_the_chapter_is_scored_as_it_should(course, chapter
 def test_feedback_shows_no_solution_and_no_hidden_test(course, chapter):
     mod = MODULES[chapter]
     root, a = course["root"], mod.NOTEBOOK
-    cli(root, "feedback", a)
+    cli(root, "feedback", a, "--student", "wrong")
     source = nbformat.read(REPO / "solutions" / a / f"{a}.ipynb", as_version=4)
     secret_lines = set()
     for cell in source.cells:
         if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
             secret_lines |= {line.strip() for line in cell.source.splitlines() if len(line.strip()) > 20}
-    for student in ("release", "wrong"):
+    for student in ("wrong",):
         html = (root / "feedback" / student / a / f"{a}.html").read_text()
         assert "BEGIN HIDDEN TESTS" not in html and "suite=&quot;hidden" not in html and 'suite="hidden"' not in html
         assert "Model answer" not in html and "Rubric" not in html

@@ -10,7 +10,6 @@ CELLS = {task: (cell, "test-" + cell) for task, cell in {
     "mse": "mse", "mae": "mae", "cross_entropy": "cross-entropy",
     "cross_entropy_from_probs": "cross-entropy-from-probs", "bce": "bce", "bce_with_logits": "bce-with-logits",
     "saturation": "saturation"}.items()}
-CELLS["saturation"] = ("saturation", "test-saturation")
 
 
 def fn(signature, *body):
@@ -29,6 +28,7 @@ WRONG = {
                                                      "return 2 * (target - pred) / math.prod(pred.shape)"),
         "mse_grad: divided by the number of rows only": fn("mse_grad(pred, target)",
                                                            "return 2 * (pred - target) / pred.shape[0]"),
+        "mse_grad: the mean's 1/N forgotten": fn("mse_grad(pred, target)", "return 2 * (pred - target)"),
     },
     "mae": {
         "mae: summed instead of averaged": fn("mae(pred, target)", "return abs(pred - target).sum()"),
@@ -62,6 +62,13 @@ WRONG = {
             "return (one_hot(target, c, logits) - array_module(logits).exp(log_softmax_rows(logits))) / n"),
         "cross_entropy_grad: only the target entry, -1/N": fn(
             "cross_entropy_grad(logits, target)", "n, c = logits.shape", "return -one_hot(target, c, logits) / n"),
+        "cross_entropy_grad: divided by the number of classes": fn(
+            "cross_entropy_grad(logits, target)", "n, c = logits.shape",
+            "return (array_module(logits).exp(log_softmax_rows(logits)) - one_hot(target, c, logits)) / c"),
+        "cross_entropy_grad: softmax without the max shift, nan at 1000": fn(
+            "cross_entropy_grad(logits, target)", "n, c = logits.shape", "xp = array_module(logits)",
+            "with np.errstate(all='ignore'):", "    e = xp.exp(logits)",
+            "    return (e / e.sum(1)[:, None] - one_hot(target, c, logits)) / n"),
     },
     "cross_entropy_from_probs": {
         "cross_entropy_from_probs: sums the log of every probability": fn(
@@ -123,6 +130,11 @@ WRONG = {
             "return {'mse': 2 * (p - y) * p * (1 - p), 'bce': (p - y) / (p * (1 - p))}"),
         "saturation_gradients: the sigmoid's derivative taken at z": fn(
             "saturation_gradients(z, y)", "p = sigmoid(z)", "return {'mse': 2 * (p - y) * z * (1 - z), 'bce': p - y}"),
+        "saturation_gradients: averaged over the entries like a loss": fn(
+            "saturation_gradients(z, y)", "p = sigmoid(z)", "n = math.prod(z.shape)",
+            "return {'mse': 2 * (p - y) * p * (1 - p) / n, 'bce': (p - y) / n}"),
+        "saturation_gradients: MSE's factor 2 forgotten": fn(
+            "saturation_gradients(z, y)", "p = sigmoid(z)", "return {'mse': (p - y) * p * (1 - p), 'bce': p - y}"),
     },
 }
 
@@ -132,6 +144,9 @@ RIGHT = {
             "mse(pred, target)", "total, count = 0.0, 0",
             "for p, t in zip(pred.reshape(-1).tolist(), target.reshape(-1).tolist()):",
             "    total += (p - t) ** 2", "    count += 1", "return total / count"),
+        "mse: torch.mean for tensors, np.mean for arrays": fn(
+            "mse(pred, target)", "if isinstance(pred, torch.Tensor):",
+            "    return torch.mean(torch.square(pred - target))", "return np.mean(np.square(pred - target))"),
         "mse_grad: the mean's 1/N as a float, * instead of /": fn(
             "mse_grad(pred, target)", "scale = 2.0 / pred.reshape(-1).shape[0]", "return (pred - target) * scale"),
     },
@@ -177,6 +192,11 @@ RIGHT = {
             "bce_with_logits(logits, target)", "xp = array_module(logits)",
             "softplus_neg = xp.where(logits > 0, xp.log1p(xp.exp(-abs(logits))), -logits + xp.log1p(xp.exp(-abs(logits))))",
             "return (softplus_neg + (1 - target) * logits).mean()"),
+        "bce_with_logits: log(1 + e^z) - z y through logaddexp and torch's softplus": fn(
+            "bce_with_logits(logits, target)",
+            "if isinstance(logits, torch.Tensor):",
+            "    return (torch.nn.functional.softplus(logits) - logits * target).mean()",
+            "return float(np.mean(np.logaddexp(0.0, logits) - logits * target))"),
         "bce_with_logits_grad: the sigmoid through tanh": fn(
             "bce_with_logits_grad(logits, target)", "p = 0.5 * (1 + array_module(logits).tanh(0.5 * logits))",
             "return (p - target) / math.prod(logits.shape)"),
