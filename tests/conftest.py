@@ -157,3 +157,17 @@ _set_secret(TEST_SECRET)
 _SECRET_HOME = _tempfile.mkdtemp(prefix="autograder-test-secret-")
 _atexit.register(_shutil.rmtree, _SECRET_HOME, True)
 _os.environ["AUTOGRADER_SECRET_FILE"] = str(_write_secret(_SECRET_HOME, TEST_SECRET))
+
+
+# The longest test files first. `make test` runs `pytest -n 2 --dist loadfile`, which hands whole
+# files to the two workers in collection order, so a long file collected last would run alone at
+# the end while the other worker idles. Measured longest first (end-to-end grading, the browser);
+# the order inside each file is kept.
+_LONGEST_FIRST = ["test_jail_e2e.py", "test_grading_e2e.py", "test_grading_kinds_e2e.py", "test_task_kinds.py",
+                  "test_browser.py", "test_chapters_e2e.py", "test_chapters_student_day.py", "test_bundle.py",
+                  "test_assignments.py", "test_student_day.py", "test_chapters.py", "test_repair.py"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: k for k, name in enumerate(_LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
