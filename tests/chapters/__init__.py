@@ -13,3 +13,8 @@ chapter's task module:
 the function it changes (a later ``def`` wins). ``tests/test_chapters.py`` judges each one
 through the grader's own judge; ``tests/test_chapters_e2e.py`` grades whole notebooks.
 """
+
+
+def fn(signature, *body):
+    """The source of a function: ``fn("f(x)", "return x")`` -> "def f(x):\n    return x\n"."""
+    return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body)

@@ -13,8 +13,7 @@ CELLS = {task: (cell, "test-" + cell) for task, cell in {
     "fit_hidden_layer": "fit-hidden-layer"}.items()}
 
 
-def fn(signature, *body):
-    return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body)
+from chapters import fn  # noqa: E402  (tests/ is on sys.path when these load)
 
 
 WRONG = {

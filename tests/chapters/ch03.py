@@ -12,8 +12,7 @@ CELLS = {task: (cell, "test-" + cell) for task, cell in {
     "saturation": "saturation"}.items()}
 
 
-def fn(signature, *body):
-    return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body)
+from chapters import fn  # noqa: E402  (tests/ is on sys.path when these load)
 
 
 WRONG = {
