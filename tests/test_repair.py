@@ -23,6 +23,8 @@ from autograder.config import COURSE_ID
 from autograder.demo import ASSIGNMENT, make_submission
 from autograder.repair import (NOTE_MARK, RepairCells, repair_notebook, sanitize_preprocessors,
                                source_cells_from_notebook)
+from autograder.secret import write_secret
+from autograder.tasks import secret
 
 pytestmark = pytest.mark.autograder
 
@@ -334,6 +336,9 @@ def _scores(root):
 def broken_class(tmp_path_factory):
     root = tmp_path_factory.mktemp("repair-course")
     shutil.copytree(REPO / "solutions", root / "solutions")
+    write_secret(root, secret())  # the tests' fixed secret (tests/conftest.py): a course's own random one
+    # would draw other hidden cases, on which a wrong answer may pass one by chance (neuron_relu does
+    # when every large weighted sum comes out negative)
     subprocess.run([sys.executable, "-m", "autograder", "--root", str(root), "generate", ASSIGNMENT], env=ENV,
                    check=True, capture_output=True, timeout=300)
     release = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -379,6 +384,7 @@ def test_broken_submissions_are_repaired_and_graded_by_the_cli_and_by_plain_nbgr
     for part in ("solutions", "submitted"):
         shutil.copytree(root / part, plain / part)
     shutil.copy(REPO / "nbgrader_config.py", plain / "nbgrader_config.py")
+    write_secret(plain, secret())  # the same hidden cases as the CLI's course
     env = dict(ENV, COURSE_ROOT=str(plain), AUTOGRADER_FAST_KERNELS="1")  # warm kernels: a shorter run
     t0 = time.monotonic()
     for cmd in (["generate_assignment", ASSIGNMENT], ["autograde", ASSIGNMENT]):
