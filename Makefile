@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH_PIN := torch==2.13.0
 
-.PHONY: help venv jail browser test test-fast lab instructor student bench grade clean
+.PHONY: help venv jail browser test test-fast lab instructor student book bench grade clean
 
 A    ?= 00-setup
 JOBS ?= 2
@@ -16,6 +16,7 @@ help:
 	@echo "make student  build what students get (student-bundle/ and student-bundle.zip)"
 	@echo "make test   run the whole test suite"
 	@echo "make test-fast  the tests without the end-to-end grading runs (about 3 minutes)"
+	@echo "make book   build the Jupyter Book site offline into book/_build/html (about a minute)"
 	@echo "make bench  time the NumPy reference against torch on the CPU, and the grader"
 	@echo "make grade A=00-setup JOBS=2  grade collected submissions, write feedback and grades.csv"
 	@echo "make clean  remove caches (keeps .venv)"
@@ -27,7 +28,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
-	$(PY) -m pip install --quiet -e ".[test,lab]"
+	$(PY) -m pip install --quiet -e ".[test,lab,book]"
 	touch $(STAMP)
 
 # $(call need,COMMAND,DEBIAN-PACKAGE,WHO): installs the package when COMMAND is missing and we run as
@@ -69,6 +70,11 @@ instructor: $(STAMP)
 # what students get: release notebooks plus the course and autograder packages, nothing secret
 student: $(STAMP)
 	$(PY) -m autograder bundle
+
+# the book: every chapter of solutions/ as a page (solutions, hidden tests and rubrics removed),
+# run with the reference library, built by jupyter-book 1.0 with warnings as errors, offline
+book: $(STAMP)
+	$(PY) book/bookbuild.py
 
 bench: $(STAMP)
 	$(PY) -m course.bench

@@ -57,7 +57,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def fan_in_and_fan_out(shape) -> tuple[int, int]:
-    """(fan_in, fan_out) of a weight of ``shape`` (out, in, *kernel), as in PyTorch."""
+    """(fan_in, fan_out) of a weight of ``shape`` ``(out, in, *kernel)``, as in PyTorch."""
     shape = tuple(int(s) for s in shape)
     if len(shape) < 2:
         raise ValueError(

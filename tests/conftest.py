@@ -163,8 +163,8 @@ _os.environ["AUTOGRADER_SECRET_FILE"] = str(_write_secret(_SECRET_HOME, TEST_SEC
 # files to the two workers in collection order, so a long file collected last would run alone at
 # the end while the other worker idles. Measured longest first (end-to-end grading, the browser);
 # the order inside each file is kept.
-_LONGEST_FIRST = ["test_jail_e2e.py", "test_grading_e2e.py", "test_grading_kinds_e2e.py", "test_task_kinds.py",
-                  "test_browser.py", "test_chapters_e2e.py", "test_chapters_student_day.py", "test_bundle.py",
+_LONGEST_FIRST = ["test_jail_e2e.py", "test_book.py", "test_grading_e2e.py", "test_grading_kinds_e2e.py",
+                  "test_task_kinds.py", "test_browser.py", "test_chapters_e2e.py", "test_chapters_student_day.py", "test_bundle.py",
                   "test_assignments.py", "test_student_day.py", "test_chapters.py", "test_repair.py"]
 
 
