@@ -233,7 +233,7 @@ _PAGE_FACTS = """() => {
         typeset: document.querySelectorAll('mjx-container').length,
         math: document.querySelectorAll('.math').length,
         raw: [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length,
-        overflow: document.documentElement.scrollWidth - window.innerWidth,
+        overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
         ids: [...document.querySelectorAll('[id]')].map(e => e.id).concat([...document.querySelectorAll('a[name]')].map(e => e.name)),
         links: [...document.querySelectorAll('a[href]')].map(a => a.href),
     };
