@@ -44,6 +44,9 @@ SOLUTIONS = REPO / "solutions"
 PAGES = BOOK / "chapters"  # generated: one page per chapter
 RELEASES = BOOK / "_release"  # generated: the student notebooks the pages offer for download
 SITE = BOOK / "_build" / "html"
+#: generated: the release notebooks laid out as the pages are (chapters/<chapter>.ipynb), for the
+#: repository a JupyterHub's launch button pulls with nbgitpuller (see README, "Launch buttons")
+HUB_NOTEBOOKS = BOOK / "_build" / "hub-notebooks"
 # MathJax 3 from sphinx-mathjax-offline, copied into the built site (not into book/_static, whose
 # every .js file Jupyter Book would load on every page)
 MATHJAX = SITE / "_static" / "mathjax"
@@ -326,8 +329,9 @@ def _download_cell(chapter: str, points: float | None):
             f"{{download}}`Download the notebook {chapter}.ipynb <../_release/{chapter}/{chapter}.ipynb>` "
             f"(the student version: answer cells to fill in, visible checks to run) and open it in "
             f"JupyterLab, or start `make lab` in the course folder.{total} On this page, each part shows "
-            "the function you will write (its signature and docstring); the figures and numbers below it "
-            "are computed by the course's reference implementation.\n```")
+            "the function you will write (its signature and docstring), and the figures and numbers after "
+            "it are real outputs of working code: the course's reference implementation where the part has "
+            "one you could call in its place, otherwise a solution that passes every check.\n```")
     return nbformat.v4.new_markdown_cell(text)
 
 
@@ -411,6 +415,11 @@ def build_pages(names: list | None = None, jobs: int = 2, log=print) -> list:
         raise BookError(f"no chapters in {SOLUTIONS}")
     t0 = time.monotonic()
     release_notebooks(names, RELEASES)
+    if HUB_NOTEBOOKS.exists():
+        shutil.rmtree(HUB_NOTEBOOKS)
+    (HUB_NOTEBOOKS / "chapters").mkdir(parents=True)
+    for chapter in names:
+        shutil.copy2(RELEASES / chapter / f"{chapter}.ipynb", HUB_NOTEBOOKS / "chapters" / f"{chapter}.ipynb")
     log(f"release notebooks of {len(names)} chapter(s) made in {time.monotonic() - t0:.1f} s")
     with tempfile.TemporaryDirectory(prefix="book-run-") as tmp:
         plans = {}

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlparse
+from urllib.parse import unquote, urlparse
 
 import nbformat
 import pytest
@@ -142,6 +142,30 @@ def test_a_new_chapter_needs_no_edit_but_its_folder(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "09-new-things" / "09-new-things.ipynb")
     (tmp_path / "notes").mkdir()  # a folder without its notebook is not a chapter
     assert bookbuild.chapters(tmp_path) == ["09-new-things"]
+
+
+def test_launch_buttons_are_off_and_a_configured_hub_gets_an_nbgitpuller_button(site, tmp_path):
+    page = (site / "chapters" / f"{CHAPTERS[0]}.html").read_text()
+    assert "git-pull?" not in page and "binder" not in page.lower()  # off by default
+    hub = BOOK / "_build" / "hub-notebooks" / "chapters"
+    assert sorted(p.stem for p in hub.glob("*.ipynb")) == CHAPTERS  # what the hub's repository holds
+    config = (BOOK / "_config.yml").read_text()
+    config = config.replace('jupyterhub_url: ""', 'jupyterhub_url: "https://hub.example.edu"')
+    config = config.replace('url: ""', 'url: "https://github.com/example/nn-course-notebooks"')
+    config = config.replace("shape_stars: _ext", f"shape_stars: {BOOK / '_ext'}")  # relative to the config
+    (tmp_path / "_config.yml").write_text(config)
+    exe = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run([str(exe), "build", str(BOOK), "--config", str(tmp_path / "_config.yml"),
+                           "--path-output", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    page = (tmp_path / "out" / "_build" / "html" / "chapters" / f"{CHAPTERS[0]}.html").read_text()
+    url = re.search(r'href="(https://hub\.example\.edu/hub/user-redirect/git-pull\?[^"]+)"', page)
+    assert url, "no JupyterHub launch button"
+    query = dict(re.findall(r"([a-z]+)=([^&]+)", unquote(url.group(1).replace("&amp;", "&"))))
+    assert query["repo"] == "https://github.com/example/nn-course-notebooks" and query["branch"] == "main"
+    # nbgitpuller clones into a folder named after the repository; the notebook is where make book put it
+    assert query["urlpath"] == f"lab/tree/nn-course-notebooks/chapters/{CHAPTERS[0]}.ipynb"
 
 
 def test_the_api_page_documents_every_public_module_of_course(site):
