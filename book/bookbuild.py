@@ -231,8 +231,10 @@ def release_notebooks(names: list, into: Path) -> None:
 
 
 _PRELUDE = """\
-# book build: answers are bound to the course's references; sliders are drawn at their defaults
-import sys
+# book build: answers are bound to the course's references; sliders are drawn at their defaults;
+# no progress bars (their speed is the build machine's, not something to read)
+import os, sys
+os.environ["TQDM_DISABLE"] = "1"
 sys.path.insert(0, {book!r})
 from bookbuild import bind_references as _book_bind, static_widgets as _static_widgets
 sys.modules["ipywidgets"] = _static_widgets()
@@ -351,7 +353,7 @@ def page_notebook(source_nb, release_nb, executed_nb, where: list, chapter: str)
 
     points = sum(float(_nbgrader(c).get("points", 0) or 0) for c in source_nb.cells
                  if _nbgrader(c).get("grade"))
-    cells = []
+    cells, last_picture = [], None
     for i, (src, rel) in enumerate(zip(source_nb.cells, release_nb.cells)):
         kind = _kind(src)
         if kind == "test":
@@ -367,6 +369,10 @@ def page_notebook(source_nb, release_nb, executed_nb, where: list, chapter: str)
                 ran = executed_nb.cells[where[i]]
                 cell.outputs = _clean_outputs(ran.get("outputs", []), f"{chapter}, cell {i}")
                 cell.execution_count = ran.get("execution_count")
+                # a slider cell redraws the picture the cell before drew: show it once
+                pictures = [o.get("data", {}).get("image/png") for o in cell.outputs]
+                cell.outputs = [o for o, png in zip(cell.outputs, pictures) if png is None or png != last_picture]
+                last_picture = next((png for png in reversed(pictures) if png), None)
         cells.append(cell)
         if i == 0 and cell.cell_type == "markdown":
             cells.append(_download_cell(chapter, points))

@@ -319,7 +319,7 @@ def test_every_page_in_a_browser_at_desktop_and_phone_width(site, served, browse
             links |= {(name, href) for href in facts["links"]}
             shot = SHOTS / width / (name.replace("/", "__").removesuffix(".html") + ".png")
             shot.parent.mkdir(parents=True, exist_ok=True)
-            tall = page.evaluate("document.documentElement.scrollHeight") < 12000
+            tall = page.evaluate("document.documentElement.scrollHeight") < 25000
             page.screenshot(path=str(shot), full_page=tall)
             page.close()
         context.close()
