@@ -147,6 +147,7 @@ def test_a_new_chapter_needs_no_edit_but_its_folder(tmp_path):
 def test_launch_buttons_are_off_and_a_configured_hub_gets_an_nbgitpuller_button(site, tmp_path):
     page = (site / "chapters" / f"{CHAPTERS[0]}.html").read_text()
     assert "git-pull?" not in page and "binder" not in page.lower()  # off by default
+    assert "download-notebook-button" not in page  # the header offers no notebook but the assignment's
     hub = BOOK / "_build" / "hub-notebooks" / "chapters"
     assert sorted(p.stem for p in hub.glob("*.ipynb")) == CHAPTERS  # what the hub's repository holds
     config = (BOOK / "_config.yml").read_text()
