@@ -602,6 +602,39 @@ def _others(keep: set) -> list:
     return found
 
 
+def empty_folder(top: str) -> None:
+    """Remove everything in ``top`` that lives on ``top``'s own file system.
+
+    The jail's ``/tmp`` is a tmpfs, but read-only binds from the machine may lie below it (a
+    virtualenv or the course under the machine's ``/tmp``, the kernels' socket folder): those
+    are left alone, and never walked, which for a virtualenv means tens of thousands of files
+    that could not be removed anyway."""
+    try:
+        device = os.lstat(top).st_dev
+    except OSError:
+        return
+
+    def clear(path: str) -> None:
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+                if st.st_dev != device:
+                    continue  # a mount from outside, or a folder on the way to one
+                if entry.is_dir(follow_symlinks=False):
+                    clear(entry.path)
+                    os.rmdir(entry.path)  # fails, harmlessly, above a mount that stays
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+    clear(top)
+
+
 def _serve(fd: int) -> None:
     import ctypes
     import importlib
@@ -675,14 +708,7 @@ def _serve(fd: int) -> None:
                         pass
         reap()
         if not keep and jailed:  # a new notebook: a clean /tmp too
-            for entry in os.scandir("/tmp"):
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        os.unlink(entry.path)
-                except OSError:
-                    pass
+            empty_folder("/tmp")
 
     def spawn(msg: dict, fds: list) -> None:
         target = msg["target"]

@@ -159,9 +159,32 @@ _atexit.register(_shutil.rmtree, _SECRET_HOME, True)
 _os.environ["AUTOGRADER_SECRET_FILE"] = str(_write_secret(_SECRET_HOME, TEST_SECRET))
 
 
-# The longest test files first. `make test` runs `pytest -n 2 --dist loadfile`, which hands whole
-# files to the two workers in collection order, so a long file collected last would run alone at
-# the end while the other worker idles. Measured longest first (end-to-end grading, the browser);
+def execute_notebook(nb, folder, timeout=120, allow_errors=False):
+    """Run every cell of ``nb`` in a fresh python3 kernel working in ``folder``, as Run All does.
+
+    The kernel talks over ZMQ ``ipc`` sockets in a short private folder, not TCP: the test
+    workers start kernels at the same moment, and two of them may pick the same free port."""
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+
+    sockets = _tempfile.mkdtemp(prefix="k")  # a socket's path must stay under ~100 characters
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport, self.ip = "ipc", _os.path.join(sockets, "kernel")
+
+    try:
+        NotebookClient(nb, kernel_manager_class=IpcKernelManager, kernel_name="python3", timeout=timeout,
+                       allow_errors=allow_errors, resources={"metadata": {"path": str(folder)}}).execute()
+    finally:
+        _shutil.rmtree(sockets, ignore_errors=True)
+    return nb
+
+
+# The longest test files first. `make test` runs `pytest -n 3 --dist loadfile`, which hands whole
+# files to the workers in collection order, so a long file collected last would run alone at
+# the end while the other workers idle. Measured longest first (end-to-end grading, the browser);
 # the order inside each file is kept.
 _LONGEST_FIRST = ["test_jail_e2e.py", "test_book.py", "test_grading_e2e.py", "test_grading_kinds_e2e.py",
                   "test_task_kinds.py", "test_browser.py", "test_chapters_e2e.py", "test_chapters_student_day.py", "test_bundle.py",

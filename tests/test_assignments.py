@@ -91,12 +91,10 @@ def test_release_holds_no_solution_and_no_hidden_test(released, assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_blank_release_runs_with_only_the_stubs_errors(released, assignment):
-    from nbclient import NotebookClient
+    from conftest import execute_notebook
 
     path = released / "release" / assignment / f"{assignment}.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=120, allow_errors=True, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb = execute_notebook(nbformat.read(path, as_version=4), path.parent, allow_errors=True)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.output_type == "error"]
     assert all(e.ename == "NotImplementedError" for e in errors), [e.ename for e in errors]

@@ -238,3 +238,39 @@ def test_a_python_installed_under_tmp_is_visible_in_the_jail(tmp_path, monkeypat
     tmpfs = argv.index("--tmpfs")
     for path in (str(tmp_path / "i"), str(tmp_path / "tasks.py")):
         assert argv.index(path) > tmpfs
+
+
+def test_a_new_notebook_gets_an_empty_tmp_and_binds_below_it_are_left_alone(tmp_path):
+    """Between notebooks the server empties the jail's /tmp (a tmpfs). Folders bound from the
+    machine below it (a virtualenv or the course under the machine's /tmp, the kernels' socket
+    folder) are neither emptied nor walked: walking a virtualenv cost seconds per notebook."""
+    import subprocess
+    import sys
+
+    bwrap = jail_mod.bwrap_path()
+    if bwrap is None:
+        pytest.fail("bubblewrap is missing: " + jail_mod.INSTALL_HELP)
+    sockets, venv = tmp_path / "sockets", tmp_path / "venv"
+    sockets.mkdir()
+    venv.mkdir()
+    (sockets / "kernel-1").write_text("a socket")
+    (venv / "lib.py").write_text("a library")
+    script = (
+        "import os, sys\n"
+        "from autograder.jail import empty_folder\n"
+        "os.makedirs('/tmp/matplotlib/fonts'); open('/tmp/matplotlib/fonts/cache', 'w').write('x')\n"
+        "open('/tmp/scratch.npy', 'w').write('x'); os.symlink('/tmp/outside/venv', '/tmp/link')\n"
+        "empty_folder('/tmp')\n"
+        "found = sorted(os.path.join(d, f) for d, _, fs in os.walk('/tmp') for f in fs)\n"
+        "print([f for f in found if not f.startswith(tuple(sys.argv[1:]))])\n")
+    keep = sorted({str(REPO), sys.prefix, sys.base_prefix})  # may lie under /tmp: visible again
+    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in keep:
+        argv += ["--ro-bind", path, path]
+    argv += ["--bind", str(sockets), "/tmp/outside/sockets", "--ro-bind", str(venv), "/tmp/outside/venv",
+             "--chdir", str(REPO), sys.executable, "-c", script, *keep]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["['/tmp/outside/sockets/kernel-1',", "'/tmp/outside/venv/lib.py']"], proc.stdout
+    assert (sockets / "kernel-1").read_text() == "a socket"
+    assert (venv / "lib.py").read_text() == "a library"

@@ -104,12 +104,9 @@ def test_validate_passes_a_correct_notebook(course, tmp_path):
 
 def run_all(path: Path):
     """Run every cell like JupyterLab's Run All: stop at the first cell that raises."""
-    from nbclient import NotebookClient
+    from conftest import execute_notebook
 
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    return nb
+    return execute_notebook(nbformat.read(path, as_version=4), path.parent)
 
 
 @pytest.mark.parametrize("neuron", [WRONG_NEURON, RAISING_NEURON, "def neuron(x, w, b):\n    return 1 / 0\n"])
