@@ -51,8 +51,9 @@ browser:
 	@$(call need,chromium,chromium,the browser tests)
 
 # three pytest workers, one test file each at a time: the grading tests spend much of their time
-# waiting (time limits, kernels starting), so on two cores three files keep both busy (measured:
-# 17 min against 21 min with two); WORKERS=2 make test picks another number
+# waiting (time limits, kernels starting), so on two cores three files keep both busy (measured
+# on a 2-core machine: 17 min against 21 min with two, and 15 min once the jail stopped walking
+# a virtualenv under /tmp); WORKERS=2 make test picks another number
 test: $(STAMP) jail browser
 	$(PY) -m pytest -q --nbval-lax -n $(WORKERS) --dist loadfile
 
