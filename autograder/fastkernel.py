@@ -25,7 +25,7 @@ import uuid
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-__all__ = ["JailedKernelManager", "enabled"]
+__all__ = ["JailedKernelManager", "enabled", "ipc_kernel_manager"]
 
 #: environment variables a kernel keeps; everything else of the grader's (paths of the
 #: course, the secret's file) stays outside
@@ -88,6 +88,21 @@ class JailedKernelManager(AsyncKernelManager):
             self.provisioner = _JailProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
                                                 parent=self)
         return await super()._async_pre_start_kernel(**kw)
+
+
+def ipc_kernel_manager(folder) -> type:
+    """An AsyncKernelManager class whose kernels, outside the jail, talk over ZMQ ``ipc``
+    sockets in ``folder`` (the book build, the tests): no TCP port to race another process for,
+    and no warning about an unencrypted one. ``folder``'s path must stay short (under about 90
+    characters): it names the sockets."""
+    prefix = os.path.join(str(folder), "kernel")
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport, self.ip = "ipc", prefix
+
+    return IpcKernelManager
 
 
 def _kernel_main(argv, cwd: str, env: dict, warm: bool) -> None:

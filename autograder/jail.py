@@ -46,6 +46,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -624,7 +625,7 @@ def empty_folder(top: str) -> None:
                 st = entry.stat(follow_symlinks=False)
                 if st.st_dev != device:
                     continue  # a mount from outside, or a folder on the way to one
-                if entry.is_dir(follow_symlinks=False):
+                if stat.S_ISDIR(st.st_mode):
                     clear(entry.path)
                     os.rmdir(entry.path)  # fails, harmlessly, above a mount that stays
                 else:

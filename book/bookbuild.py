@@ -386,17 +386,12 @@ def _execute(chapter: str, exec_path: str, workdir: str) -> str:
     import nbformat
     from nbclient import NotebookClient
 
-    from jupyter_client.manager import AsyncKernelManager
+    from autograder.fastkernel import ipc_kernel_manager
 
     nb = nbformat.read(exec_path, as_version=4)
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # this process is the chapter's only
     # ZMQ over ipc sockets in the chapter's scratch folder: no TCP port, no warning about one
-    class IpcKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.transport, self.ip = "ipc", str(Path(workdir) / "kernel")
-
-    NotebookClient(nb, kernel_manager_class=IpcKernelManager, kernel_name="python3", timeout=EXEC_TIMEOUT,
+    NotebookClient(nb, kernel_manager_class=ipc_kernel_manager(workdir), kernel_name="python3", timeout=EXEC_TIMEOUT,
                    resources={"metadata": {"path": workdir}}, allow_errors=False).execute()
     nbformat.write(nb, exec_path)
     return chapter

@@ -164,19 +164,15 @@ def execute_notebook(nb, folder, timeout=120, allow_errors=False):
 
     The kernel talks over ZMQ ``ipc`` sockets in a short private folder, not TCP: the test
     workers start kernels at the same moment, and two of them may pick the same free port."""
-    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
-    sockets = _tempfile.mkdtemp(prefix="k")  # a socket's path must stay under ~100 characters
+    from autograder.fastkernel import ipc_kernel_manager
 
-    class IpcKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.transport, self.ip = "ipc", _os.path.join(sockets, "kernel")
-
+    sockets = _tempfile.mkdtemp(prefix="k")  # short: the sockets' paths must stay under ~100 characters
     try:
-        NotebookClient(nb, kernel_manager_class=IpcKernelManager, kernel_name="python3", timeout=timeout,
-                       allow_errors=allow_errors, resources={"metadata": {"path": str(folder)}}).execute()
+        NotebookClient(nb, kernel_manager_class=ipc_kernel_manager(sockets), kernel_name="python3",
+                       timeout=timeout, allow_errors=allow_errors,
+                       resources={"metadata": {"path": str(folder)}}).execute()
     finally:
         _shutil.rmtree(sockets, ignore_errors=True)
     return nb
